@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['harness/**/*.test.ts', 'firmware/**/*.test.ts', 'test/**/*.test.ts'],
+    // End-to-end tests start PTYs, brokers, Chromium and the real CLI: give them room, and keep
+    // the machine (2 cores) from being oversubscribed.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
