@@ -76,3 +76,25 @@ export function fmtPct(pct: number): string {
   if (!Number.isFinite(pct)) return `${pct}%`;
   return `${pct >= 0 ? '+' : ''}${pct.toFixed(2)}%`;
 }
+
+/**
+ * A confidence level from options: default 0.95; a value outside (0, 1) (a scenario typo such as
+ * 95 for 0.95) falls back to 0.95 with a warning instead of throwing.
+ */
+export function resolveConfidence(confidence: number | undefined, warnings: string[]): number {
+  if (confidence === undefined) return 0.95;
+  if (confidence > 0 && confidence < 1) return confidence;
+  warnings.push(`confidence ${confidence} is not between 0 and 1 (write 0.95 for 95%): used 0.95`);
+  return 0.95;
+}
+
+/** The finite samples in their original order (a copy), and how many were dropped. */
+export function finiteInOrder(samples: Samples): { values: Float64Array; dropped: number } {
+  const out = new Float64Array(samples.length);
+  let n = 0;
+  for (let i = 0; i < samples.length; i++) {
+    const v = samples[i];
+    if (typeof v === 'number' && Number.isFinite(v)) out[n++] = v;
+  }
+  return { values: n === out.length ? out : out.slice(0, n), dropped: samples.length - n };
+}
