@@ -5,7 +5,7 @@
  * with other tables), so the bytes are this module's own small encoding of the table's layout:
  *
  *   u16 field count | u16 inline size | u8 alignment (table start mod 8) | u8 0
- *   | u16 field offset x field count | inline bytes (starting with the 4-byte soffset)
+ *   | u16 field offset x field count | inline bytes (starting with the 4-byte soffset, zeroed)
  *
  * all little-endian. Copying is only correct for tables of scalars: `OPTIONS_TYPES_WITH_REFERENCES`
  * lists the options tables that hold vectors or strings, and the writer refuses those.

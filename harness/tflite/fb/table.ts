@@ -95,7 +95,7 @@ export class FbFile {
 export interface RawTable {
   /** Offset of each vtable field from the table start (0 = absent). */
   fieldOffsets: number[];
-  /** The table's inline bytes, including the 4-byte soffset at the start. */
+  /** The table's inline bytes, starting with the 4-byte soffset (zeroed). */
   inline: Uint8Array;
   /** The table start's position modulo 8 in the file (keeps 8-byte fields aligned when copied). */
   alignment: number;
@@ -266,10 +266,9 @@ export class Table {
       }
       fieldOffsets.push(offset);
     }
-    return {
-      fieldOffsets,
-      inline: this.file.bytes.subarray(this.pos, this.pos + Math.max(this.inlineSize, 4)),
-      alignment: this.pos % 8,
-    };
+    // A copy with the soffset zeroed: it points at this file's vtable and means nothing elsewhere.
+    const inline = this.file.bytes.slice(this.pos, this.pos + Math.max(this.inlineSize, 4));
+    inline.fill(0, 0, 4);
+    return { fieldOffsets, inline, alignment: this.pos % 8 };
   }
 }
