@@ -32,7 +32,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 function mutate(original: Uint8Array, seed: number): Mutated {
   const random = mulberry32(seed);
   const int = (n: number): number => Math.floor(random() * n);
-  let bytes = original.slice();
+  let bytes: Uint8Array = original.slice();
   const steps: string[] = [];
   const count = 1 + int(3);
   for (let k = 0; k < count && bytes.length > 0; k++) {
