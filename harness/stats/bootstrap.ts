@@ -51,13 +51,13 @@ export interface BootstrapInterval {
 export const MIN_SAMPLES_FOR_INTERVAL = 5;
 export const DEFAULT_RESAMPLES = 2000;
 
-interface Resolved {
+export interface ResolvedBootstrapOptions {
   resamples: number;
   confidence: number;
   seed: number;
 }
 
-function resolve(options: BootstrapOptions | undefined, warnings: string[]): Resolved {
+export function resolveBootstrapOptions(options: BootstrapOptions | undefined, warnings: string[]): ResolvedBootstrapOptions {
   const confidence = resolveConfidence(options?.confidence, warnings);
   let resamples = options?.resamples ?? DEFAULT_RESAMPLES;
   if (!Number.isInteger(resamples) || resamples < 1) {
@@ -70,14 +70,14 @@ function resolve(options: BootstrapOptions | undefined, warnings: string[]): Res
 }
 
 /** Percentile interval from the resampled statistics (sorted here; NaN statistics are dropped). */
-function percentileInterval(stats: Float64Array, confidence: number, warnings: string[]): [number, number] {
+export function percentileInterval(stats: Float64Array, confidence: number, warnings: string[]): [number, number] {
   const { sorted, dropped } = sortFinite(stats);
   if (dropped > 0) warnings.push(`${dropped} of ${stats.length} resamples gave no finite statistic and were left out`);
   const alpha = 1 - confidence;
   return [quantileOfSorted(sorted, alpha / 2), quantileOfSorted(sorted, 1 - alpha / 2)];
 }
 
-function noInterval(estimate: number, o: Resolved, warnings: string[]): BootstrapInterval {
+function noInterval(estimate: number, o: ResolvedBootstrapOptions, warnings: string[]): BootstrapInterval {
   return { estimate, lower: NaN, upper: NaN, confidence: o.confidence, resamples: o.resamples, seed: o.seed, warnings };
 }
 
@@ -97,7 +97,7 @@ export function bootstrapCI(
   options?: BootstrapOptions,
 ): BootstrapInterval {
   const warnings: string[] = [];
-  const o = resolve(options, warnings);
+  const o = resolveBootstrapOptions(options, warnings);
   const { values: data, dropped } = finiteInOrder(samples);
   warnings.unshift(...droppedWarnings(dropped));
   const n = data.length;
@@ -137,7 +137,7 @@ export function quantileResampler(sorted: Float64Array, p: number, rng: Rng): ()
 /** Bootstrap interval of the p-quantile (fast exact path). */
 export function bootstrapQuantileCI(samples: Samples, p: number, options?: BootstrapOptions): BootstrapInterval {
   const warnings: string[] = [];
-  const o = resolve(options, warnings);
+  const o = resolveBootstrapOptions(options, warnings);
   const { sorted, dropped } = sortFinite(samples);
   warnings.unshift(...droppedWarnings(dropped));
   const estimate = quantileOfSorted(sorted, p);
@@ -165,25 +165,31 @@ export interface RatioOptions extends BootstrapOptions {
  * two-sample bootstrap). 1.03 means the candidate's median is 3% higher.
  */
 export function bootstrapRatioCI(baseline: Samples, candidate: Samples, options?: RatioOptions): BootstrapInterval {
-  const warnings: string[] = [];
-  const o = resolve(options, warnings);
-  const p = options?.quantile ?? 0.5;
   const a = sortFinite(baseline);
   const b = sortFinite(candidate);
-  warnings.unshift(...droppedWarnings(a.dropped, 'baseline samples'), ...droppedWarnings(b.dropped, 'candidate samples'));
-  const qa = quantileOfSorted(a.sorted, p);
-  const qb = quantileOfSorted(b.sorted, p);
+  const r = bootstrapRatioSorted(a.sorted, b.sorted, options);
+  r.warnings.unshift(...droppedWarnings(a.dropped, 'baseline samples'), ...droppedWarnings(b.dropped, 'candidate samples'));
+  return r;
+}
+
+/** `bootstrapRatioCI` on groups already sorted ascending (finite values only). */
+export function bootstrapRatioSorted(a: Float64Array, b: Float64Array, options?: RatioOptions): BootstrapInterval {
+  const warnings: string[] = [];
+  const o = resolveBootstrapOptions(options, warnings);
+  const p = options?.quantile ?? 0.5;
+  const qa = quantileOfSorted(a, p);
+  const qb = quantileOfSorted(b, p);
   if (!(qa > 0)) {
-    if (a.sorted.length > 0) warnings.push(`the baseline ${p === 0.5 ? 'median' : `p${p * 100}`} is ${qa}: a ratio needs a positive baseline`);
+    if (a.length > 0) warnings.push(`the baseline ${p === 0.5 ? 'median' : `p${p * 100}`} is ${qa}: a ratio needs a positive baseline`);
     else warnings.push('no baseline samples: no ratio');
     return noInterval(Number.NaN, o, warnings);
   }
   const estimate = qb / qa;
-  const few = tooFew(a.sorted.length, warnings, ' (baseline)');
-  if (tooFew(b.sorted.length, warnings, ' (candidate)') || few) return noInterval(estimate, o, warnings);
+  const few = tooFew(a.length, warnings, ' (baseline)');
+  if (tooFew(b.length, warnings, ' (candidate)') || few) return noInterval(estimate, o, warnings);
   const rng = createRng(o.seed);
-  const drawA = quantileResampler(a.sorted, p, rng);
-  const drawB = quantileResampler(b.sorted, p, rng);
+  const drawA = quantileResampler(a, p, rng);
+  const drawB = quantileResampler(b, p, rng);
   const stats = new Float64Array(o.resamples);
   for (let r = 0; r < o.resamples; r++) {
     const den = drawA();
