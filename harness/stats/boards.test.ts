@@ -61,11 +61,10 @@ describe('compareAcrossBoards', () => {
   it('does not mistake unequal sample counts on boards of different speed for a variant effect', () => {
     // No variant effect. The fast board ran mostly candidate samples, the slow board mostly
     // baseline ones: pooling all samples makes the candidate look ~15% faster.
-    const pairs: BoardPair[] = [
-      { board: 'fast', baseline: latencies(1, 50, 50), candidate: latencies(2, 400, 50) },
-      { board: 'slow', baseline: latencies(3, 400, 60), candidate: latencies(4, 50, 60) },
-    ];
-    const naive = compareSamples([...pairs[0].baseline, ...pairs[1].baseline], [...pairs[0].candidate, ...pairs[1].candidate]);
+    const fast = { baseline: latencies(1, 50, 50), candidate: latencies(2, 400, 50) };
+    const slow = { baseline: latencies(3, 400, 60), candidate: latencies(4, 50, 60) };
+    const pairs: BoardPair[] = [{ board: 'fast', ...fast }, { board: 'slow', ...slow }];
+    const naive = compareSamples([...fast.baseline, ...slow.baseline], [...fast.candidate, ...slow.candidate]);
     expect(naive.significant).toBe(true);
     expect(naive.changePct).toBeLessThan(-10);
     const r = compareAcrossBoards(pairs);
