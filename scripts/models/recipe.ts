@@ -9,4 +9,9 @@ export const recipe = {
   evalPerClass: 200,
   /** Calibration set: this many training images per class, drawn from the train split. */
   calibrationPerClass: 50,
+  /** Training schedules (scripts/models/train.ts): Adam, sparse cross-entropy, batch 64. */
+  training: {
+    cnn: { epochs: 5, batchSize: 64, learningRate: 1e-3, decay: 0.6 },
+    mobilenet: { epochs: 6, batchSize: 64, learningRate: 2e-3, decay: 0.6 },
+  },
 } as const;
