@@ -1,0 +1,21 @@
+/**
+ * Memory of the modules a simulated board can imitate. The names follow Espressif's DevKitC-1
+ * ordering codes: N<flash MB> R<PSRAM MB> (ESP32-S3-DevKitC-1 user guide, "Ordering Information":
+ * -N8, -N8R2, -N8R8, -N16R8). R2 modules carry quad PSRAM, R8 octal.
+ */
+import type { SimulatedProfileName } from './types.js';
+
+export interface SimulatedProfile {
+  flashBytes: number;
+  psramBytes: number;
+  psramMode: 'none' | 'quad' | 'octal';
+}
+
+const MiB = 1024 * 1024;
+
+export const SIMULATED_PROFILES: Record<SimulatedProfileName, SimulatedProfile> = {
+  'esp32s3-devkitc-1-n16r8': { flashBytes: 16 * MiB, psramBytes: 8 * MiB, psramMode: 'octal' },
+  'esp32s3-devkitc-1-n8r8': { flashBytes: 8 * MiB, psramBytes: 8 * MiB, psramMode: 'octal' },
+  'esp32s3-devkitc-1-n8r2': { flashBytes: 8 * MiB, psramBytes: 2 * MiB, psramMode: 'quad' },
+  'esp32s3-devkitc-1-n8': { flashBytes: 8 * MiB, psramBytes: 0, psramMode: 'none' },
+};
