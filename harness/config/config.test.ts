@@ -8,7 +8,6 @@ import { loadRigs } from './rigs.js';
 import { loadScenario } from './scenario.js';
 import { selectBoards } from './select.js';
 import { loadFirmwareVariant, loadFirmwareVariants } from './firmware-variants.js';
-import type { FirmwareVariant } from './types.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const testdata = fileURLToPath(new URL('./testdata/', import.meta.url));
@@ -112,11 +111,7 @@ describe('loadRigs: a lab with real, networked and simulated boards', () => {
 describe('loadScenario', () => {
   it('loads every feature of the format with defaults applied', () => {
     const s = loadScenario(good('scenario-full.json'));
-    expect(s.matrix.firmware).toEqual([
-      { spec: 'reference', variant: 'reference' },
-      { spec: 'esp-nn', variant: 'esp-nn' },
-      { spec: 'esp-nn@1.1.2', variant: 'esp-nn', espNnVersion: '1.1.2' },
-    ]);
+    expect(s.matrix.firmware).toEqual([{ variant: 'reference' }, { variant: 'esp-nn' }, { variant: 'esp-nn-1.2.6' }]);
     expect(s.matrix.model[0]).toEqual({
       id: 'tiny', path: '../models/tiny.tflite', file: path.join(testdata, 'models', 'tiny.tflite'),
       io: { input: 0, output: 0 }, storage: 'psram', labels: { names: ['zero', 'one'] },
@@ -196,44 +191,44 @@ describe('loadScenario', () => {
   });
 });
 
-describe('firmware variants', () => {
-  const variants: FirmwareVariant[] = [
-    { file: '/x/reference.json', name: 'reference', kernels: 'reference', sdkconfig: { CONFIG_NN_ANSI_C: 'y' } },
-    { file: '/x/esp-nn.json', name: 'esp-nn', kernels: 'esp-nn', sdkconfig: { CONFIG_NN_OPTIMIZED: 'y' } },
-  ];
+describe('firmware variants (the firmware\'s own format, firmware/variants/)', () => {
+  const variantsDir = path.join(repo, 'firmware', 'variants');
+  const variants = loadFirmwareVariants(variantsDir);
+  /** A scratch variants directory with the firmware's schema. */
+  const variantDir = (files: Record<string, unknown>) => {
+    const dir = scratch(files);
+    copyFileSync(path.join(variantsDir, 'variant.schema.json'), path.join(dir, 'variant.schema.json'));
+    return dir;
+  };
 
-  it('loads a directory of variant files', () => {
-    const dir = scratch({
-      'variants/esp-nn.json': { $schema: '../../harness/schemas/firmware-variant.schema.json', name: 'esp-nn', kernels: 'esp-nn', espNnVersion: '1.1.2', sdkconfig: { CONFIG_NN_OPTIMIZED: 'y' } },
-      'variants/reference.json': { name: 'reference', kernels: 'reference', sdkconfig: { CONFIG_NN_ANSI_C: 'y' } },
-    });
-    expect(loadFirmwareVariants(path.join(dir, 'variants'))).toEqual([
-      { file: path.join(dir, 'variants', 'esp-nn.json'), name: 'esp-nn', kernels: 'esp-nn', espNnVersion: '1.1.2', sdkconfig: { CONFIG_NN_OPTIMIZED: 'y' } },
-      { file: path.join(dir, 'variants', 'reference.json'), name: 'reference', kernels: 'reference', sdkconfig: { CONFIG_NN_ANSI_C: 'y' } },
-    ]);
+  it('loads the tracked variants', () => {
+    expect(variants.map((v) => [v.name, v.kernelBackend])).toEqual(expect.arrayContaining([['reference', 'reference'], ['esp-nn', 'esp-nn']]));
+    for (const v of variants) expect(v.file).toBe(path.join(variantsDir, `${v.name}.json`));
   });
 
-  it('rejects a variant whose name is not its file name, or a bad sdkconfig key', () => {
-    const dir = scratch({
-      'esp-nn.json': { name: 'espnn', kernels: 'esp-nn' },
-      'ref.json': { name: 'ref', kernels: 'reference', sdkconfig: { NN_ANSI_C: 'y' } },
-      'pin.json': { name: 'pin', kernels: 'reference', espNnVersion: '1.1.2' },
+  it('rejects a variant whose name is not its file name, or that breaks the firmware\'s schema', () => {
+    const ok = { $schema: './variant.schema.json', description: 'x', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] };
+    const dir = variantDir({
+      'esp-nn.json': { ...ok, name: 'espnn' },
+      'fast.json': { ...ok, name: 'fast', kernelBackend: 'esp-nn-fast' },
+      'old.json': { ...ok, name: 'old', espNnVersion: '1.1.2' },
     });
     expect(errorOf(() => loadFirmwareVariant(path.join(dir, 'esp-nn.json')))).toBe(`${path.join(dir, 'esp-nn.json')}: /name: "espnn" must match the file name "esp-nn" (rename one of them)`);
-    expect(errorOf(() => loadFirmwareVariant(path.join(dir, 'ref.json')))).toBe(`${path.join(dir, 'ref.json')}: /sdkconfig: has a bad field name "NN_ANSI_C" (it must be an sdkconfig name starting with CONFIG_)`);
-    expect(errorOf(() => loadFirmwareVariant(path.join(dir, 'pin.json')))).toBe(`${path.join(dir, 'pin.json')}: /espNnVersion: pins esp-nn on a variant with reference kernels (set "kernels": "esp-nn", or remove the pin)`);
+    expect(errorOf(() => loadFirmwareVariant(path.join(dir, 'fast.json')))).toBe(`${path.join(dir, 'fast.json')}: /kernelBackend: must be one of "reference", "esp-nn" (got "esp-nn-fast")`);
+    expect(errorOf(() => loadFirmwareVariant(path.join(dir, 'old.json')))).toBe(`${path.join(dir, 'old.json')}: /: unknown field "espNnVersion" (allowed here: $schema, name, description, kernelBackend, espNn, sdkconfig)`);
     expect(errorOf(() => loadFirmwareVariants(path.join(dir, 'nope')))).toBe(`${path.join(dir, 'nope')}: firmware variants directory not found (it holds one <name>.json per variant)`);
   });
 
-  it('checks scenario firmware names against the variants', () => {
+  it('checks scenario firmware names against the variants and carries what they pin', () => {
     const dir = scratch({
       'typo.json': { ...minimalScenario, matrix: { ...minimalScenario.matrix, firmware: ['esp-nm'] } },
-      'pin.json': { ...minimalScenario, matrix: { ...minimalScenario.matrix, firmware: ['reference@1.1.2'] } },
-      'ok.json': { ...minimalScenario, matrix: { ...minimalScenario.matrix, firmware: ['esp-nn@1.1.2', 'reference'] } },
+      'unknown.json': { ...minimalScenario, matrix: { ...minimalScenario.matrix, firmware: ['tflm-cmsis'] } },
+      'ok.json': { ...minimalScenario, matrix: { ...minimalScenario.matrix, firmware: ['esp-nn', 'reference'] } },
     });
     expect(errorOf(() => loadScenario(path.join(dir, 'typo.json'), { firmwareVariants: variants }))).toBe(`${path.join(dir, 'typo.json')}: /matrix/firmware/0: no firmware variant "esp-nm" (did you mean "esp-nn"?)`);
-    expect(errorOf(() => loadScenario(path.join(dir, 'pin.json'), { firmwareVariants: variants }))).toBe(`${path.join(dir, 'pin.json')}: /matrix/firmware/0: "reference@1.1.2" pins esp-nn 1.1.2 on variant "reference", which uses reference kernels (pin it on an esp-nn variant)`);
-    expect(loadScenario(path.join(dir, 'ok.json'), { firmwareVariants: variants }).matrix.firmware.map((f) => f.spec)).toEqual(['esp-nn@1.1.2', 'reference']);
+    expect(errorOf(() => loadScenario(path.join(dir, 'unknown.json'), { firmwareVariants: variants }))).toMatch(/\/matrix\/firmware\/0: no firmware variant "tflm-cmsis" \(known: .*"esp-nn".*"reference".*; add firmware\/variants\/tflm-cmsis\.json to make one\)$/);
+    const esp = variants.find((v) => v.name === 'esp-nn')!;
+    expect(loadScenario(path.join(dir, 'ok.json'), { firmwareVariants: variants }).matrix.firmware[0]).toEqual({ variant: 'esp-nn', kernelBackend: 'esp-nn', espNn: esp.espNn });
   });
 });
 

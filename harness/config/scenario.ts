@@ -71,20 +71,17 @@ export function loadScenario(filePath: string, options: LoadScenarioOptions = {}
   const warnings: string[] = [];
 
   // ---- firmware
-  const firmware: FirmwareChoice[] = raw.matrix.firmware.map((spec, i) => {
-    const [variant, espNnVersion] = spec.split('@');
-    const choice: FirmwareChoice = { spec, variant };
-    if (espNnVersion !== undefined) choice.espNnVersion = espNnVersion;
+  const firmware: FirmwareChoice[] = raw.matrix.firmware.map((variant, i) => {
+    const choice: FirmwareChoice = { variant };
     const known = options.firmwareVariants;
     if (known) {
       const found = known.find((v) => v.name === variant);
       if (!found) {
         const near = closest(variant, known.map((v) => v.name));
-        throw fail(`/matrix/firmware/${i}`, `no firmware variant "${variant}" ${near ? `(did you mean "${near}"?)` : `(known: ${quoteList(known.map((v) => v.name))}; see firmware/variants/)`}`);
+        throw fail(`/matrix/firmware/${i}`, `no firmware variant "${variant}" ${near ? `(did you mean "${near}"?)` : `(known: ${quoteList(known.map((v) => v.name))}; add firmware/variants/${variant}.json to make one)`}`);
       }
-      if (espNnVersion !== undefined && found.kernels !== 'esp-nn') {
-        throw fail(`/matrix/firmware/${i}`, `"${spec}" pins esp-nn ${espNnVersion} on variant "${variant}", which uses reference kernels (pin it on an esp-nn variant)`);
-      }
+      choice.kernelBackend = found.kernelBackend;
+      choice.espNn = found.espNn;
     }
     return choice;
   });
@@ -151,8 +148,8 @@ export function loadScenario(filePath: string, options: LoadScenarioOptions = {}
   // ---- exclude entries must name values of the matrix
   raw.matrix.exclude.forEach((r, i) => {
     const at = `/matrix/exclude/${i}`;
-    if (r.firmware !== undefined && !firmware.some((f) => f.spec === r.firmware)) {
-      throw fail(`${at}/firmware`, `"${r.firmware}" is not in /matrix/firmware (${quoteList(firmware.map((f) => f.spec))})`);
+    if (r.firmware !== undefined && !firmware.some((f) => f.variant === r.firmware)) {
+      throw fail(`${at}/firmware`, `"${r.firmware}" is not in /matrix/firmware (${quoteList(firmware.map((f) => f.variant))})`);
     }
     if (r.model !== undefined && !modelIds.has(r.model)) {
       throw fail(`${at}/model`, `"${r.model}" is not a model id of /matrix/model (${quoteList([...modelIds.keys()])})`);

@@ -14,13 +14,13 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import { LabError } from '../errors.js';
 import { closest, quoteList } from './suggest.js';
 
-export type ConfigKind = 'rigs' | 'scenario' | 'firmware-variant';
+/** Config files whose schema lives in harness/schemas/ (firmware variants bring their own). */
+export type ConfigKind = 'rigs' | 'scenario';
 
 /** File name of each kind's schema in harness/schemas/ (also what a file's `$schema` ends with). */
 export const SCHEMA_FILES: Record<ConfigKind, string> = {
   rigs: 'rigs.schema.json',
   scenario: 'scenario.schema.json',
-  'firmware-variant': 'firmware-variant.schema.json',
 };
 
 type SchemaNode = Record<string, unknown>;
@@ -30,12 +30,18 @@ interface CompiledSchema {
   validate: ValidateFunction;
 }
 
-let ajv: Ajv2020 | undefined;
-const compiled = new Map<ConfigKind, CompiledSchema>();
+const instances = new Map<boolean, Ajv2020>();
+const compiled = new Map<string, CompiledSchema>();
 
-function schemaFor(kind: ConfigKind): CompiledSchema {
-  const hit = compiled.get(kind);
+/**
+ * Our own schemas compile in strict mode (a typo in a keyword is a bug); a schema another part of
+ * the project owns compiles leniently, so an annotation keyword it adds cannot break the loader.
+ */
+function compileSchemaFile(file: string | URL, strict: boolean): CompiledSchema {
+  const key = String(file);
+  const hit = compiled.get(key);
   if (hit) return hit;
+  let ajv = instances.get(strict);
   if (!ajv) {
     ajv = new Ajv2020({
       allErrors: true,
@@ -43,16 +49,21 @@ function schemaFor(kind: ConfigKind): CompiledSchema {
       useDefaults: true,
       discriminator: true, // oneOf by "kind" reports only the chosen branch's errors
       allowUnionTypes: true,
-      strict: true,
+      strict,
+      addUsedSchema: false, // schemas are cached here by path, not registered by $id
     });
     for (const keyword of ['x-expect', 'x-unit', 'x-hint']) ajv.addKeyword({ keyword, schemaType: 'string' });
     ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+    instances.set(strict, ajv);
   }
-  const url = new URL(`../schemas/${SCHEMA_FILES[kind]}`, import.meta.url);
-  const root = JSON.parse(readFileSync(url, 'utf8')) as SchemaNode;
+  const root = JSON.parse(readFileSync(file, 'utf8')) as SchemaNode;
   const entry = { root, validate: ajv.compile(root) };
-  compiled.set(kind, entry);
+  compiled.set(key, entry);
   return entry;
+}
+
+function schemaFor(kind: ConfigKind): CompiledSchema {
+  return compileSchemaFile(new URL(`../schemas/${SCHEMA_FILES[kind]}`, import.meta.url), true);
 }
 
 /** The parsed schema of a kind (for tests and tools that walk it). */
@@ -65,7 +76,15 @@ export function schemaDocument(kind: ConfigKind): SchemaNode {
  * throws a LabError with one line naming `label`, the JSON pointer and the fix.
  */
 export function checkSchema(kind: ConfigKind, data: unknown, label: string): void {
-  const { root, validate } = schemaFor(kind);
+  checkWith(schemaFor(kind), data, label);
+}
+
+/** Like checkSchema, with a schema file from elsewhere (firmware/variants/variant.schema.json). */
+export function checkSchemaFile(schemaFile: string, data: unknown, label: string): void {
+  checkWith(compileSchemaFile(schemaFile, false), data, label);
+}
+
+function checkWith({ root, validate }: CompiledSchema, data: unknown, label: string): void {
   if (validate(data)) return;
   const { pointer, message } = describeSchemaErrors(validate.errors ?? [], data, root);
   throw new LabError('config', `${label}: ${pointer}: ${message}`);

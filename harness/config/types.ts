@@ -154,14 +154,14 @@ export interface Rigs {
 export type CpuMHz = 80 | 160 | 240;
 export type ArenaPlacement = 'internal' | 'psram';
 
-/** One entry of matrix.firmware: a firmware variant, optionally with an esp-nn version pin. */
+/** One entry of matrix.firmware. */
 export interface FirmwareChoice {
-  /** As written in the scenario, e.g. "esp-nn@1.1.2"; unique within the matrix. */
-  spec: string;
-  /** The firmware variant (firmware/variants/<variant>.json), e.g. "esp-nn". */
+  /** The firmware variant (firmware/variants/<variant>.json), e.g. "esp-nn", "esp-nn-1.2.6". */
   variant: string;
-  /** The pinned esp-nn version, e.g. "1.1.2". */
-  espNnVersion?: string;
+  /** From the variant file, when the loader was given the variants. */
+  kernelBackend?: 'reference' | 'esp-nn';
+  /** The esp-nn release the variant pins (from the variant file), e.g. "1.1.2". */
+  espNn?: string;
 }
 
 export interface ScenarioModel {
@@ -337,12 +337,17 @@ export interface Scenario {
 
 // ---------------------------------------------------------------- firmware/variants/*.json
 
+/**
+ * One firmware variant file, in the format the firmware defines (firmware/variants/
+ * variant.schema.json): the build-time choices of one firmware image.
+ */
 export interface FirmwareVariant {
   file: string;
   name: string;
-  description?: string;
-  kernels: 'reference' | 'esp-nn';
-  espNnVersion?: string;
-  /** Default {}. */
-  sdkconfig: Record<string, string | number | boolean>;
+  description: string;
+  kernelBackend: 'reference' | 'esp-nn';
+  /** The espressif/esp-nn release the build pins, e.g. "1.1.2". */
+  espNn: string;
+  /** sdkconfig fragments applied after firmware/sdkconfig.defaults (relative to firmware/). */
+  sdkconfig: string[];
 }

@@ -31,7 +31,7 @@ const byRound = (queue: Trial[]) => {
 
 describe('planRun: expanding the matrix', () => {
   const s = scenario({ rounds: 2 }, {
-    firmware: ['reference', 'esp-nn', 'esp-nn@1.1.2'],
+    firmware: ['reference', 'esp-nn', 'esp-nn-1.2.6'],
     model: ['cnn-f32', 'cnn-int8'],
     arena: [{ size: 65536, placement: 'internal' }, { size: 65536, placement: 'psram' }],
     cpuMHz: [160, 240],
@@ -47,21 +47,21 @@ describe('planRun: expanding the matrix', () => {
       'reference/cnn-int8/65536-internal/240mhz',
       'reference/cnn-int8/65536-psram/240mhz',
     ]);
-    expect(plan.variants.some((v) => v.id === 'esp-nn@1.1.2/cnn-int8/65536-psram/160mhz')).toBe(true);
+    expect(plan.variants.some((v) => v.id === 'esp-nn-1.2.6/cnn-int8/65536-psram/160mhz')).toBe(true);
     expect(plan.variants.some((v) => v.id.startsWith('reference/') && v.cpuMHz === 160)).toBe(false);
     expect(new Set(plan.variants.map((v) => v.id)).size).toBe(plan.variants.length);
   });
 
   it('lists the firmware builds the plan needs: one per firmware and clock', () => {
     expect(plan.builds).toEqual([
-      { id: 'reference-240mhz', variant: 'reference', cpuMHz: 240 },
+      { id: 'reference', variant: 'reference', cpuMHz: 240 },
       { id: 'esp-nn-160mhz', variant: 'esp-nn', cpuMHz: 160 },
-      { id: 'esp-nn-240mhz', variant: 'esp-nn', cpuMHz: 240 },
-      { id: 'esp-nn@1.1.2-160mhz', variant: 'esp-nn', espNnVersion: '1.1.2', cpuMHz: 160 },
-      { id: 'esp-nn@1.1.2-240mhz', variant: 'esp-nn', espNnVersion: '1.1.2', cpuMHz: 240 },
+      { id: 'esp-nn', variant: 'esp-nn', cpuMHz: 240 },
+      { id: 'esp-nn-1.2.6-160mhz', variant: 'esp-nn-1.2.6', cpuMHz: 160 },
+      { id: 'esp-nn-1.2.6', variant: 'esp-nn-1.2.6', cpuMHz: 240 },
     ]);
     const runtime = planRun(s, ['sim-1'], { cpuClock: 'runtime' });
-    expect(runtime.builds.map((b) => b.id)).toEqual(['reference', 'esp-nn', 'esp-nn@1.1.2']);
+    expect(runtime.builds.map((b) => b.id)).toEqual(['reference', 'esp-nn', 'esp-nn-1.2.6']);
   });
 
   it('makes variants x boards x rounds trials with unique, parseable ids', () => {
@@ -71,7 +71,7 @@ describe('planRun: expanding the matrix', () => {
     const t = plan.queues['sim-2'][3];
     expect(t.id).toBe(trialId(t.variant.id, 'sim-2', t.round));
     expect(parseTrialId(t.id)).toEqual({ variant: t.variant.id, board: 'sim-2', round: t.round });
-    expect(parseTrialId('esp-nn@1.1.2/cnn/65536-psram/240mhz@sim-1#3')).toEqual({ variant: 'esp-nn@1.1.2/cnn/65536-psram/240mhz', board: 'sim-1', round: 3 });
+    expect(parseTrialId('esp-nn-1.2.6/cnn/65536-psram/240mhz@sim-1#3')).toEqual({ variant: 'esp-nn-1.2.6/cnn/65536-psram/240mhz', board: 'sim-1', round: 3 });
     expect(parseTrialId('esp-nn/cnn@sim-1')).toBeUndefined();
     expect(parseTrialId('esp-nn/cnn@sim-1#0')).toBeUndefined();
   });
@@ -140,10 +140,10 @@ describe('planRun: ordering', () => {
   });
 
   it('starts a board with the build it already runs', () => {
-    const p = planRun(s, ['sim-1', 'sim-2'], { installed: { 'sim-1': 'esp-nn-240mhz', 'sim-2': 'esp-nn-240mhz' } });
-    expect(p.queues['sim-1'][0].variant.build).toBe('esp-nn-240mhz');
-    expect(p.queues['sim-2'][0].variant.build).toBe('esp-nn-240mhz');
-    expect(reflashCount(p, { 'sim-1': 'esp-nn-240mhz', 'sim-2': 'esp-nn-240mhz' })).toEqual({ 'sim-1': 6, 'sim-2': 6 });
+    const p = planRun(s, ['sim-1', 'sim-2'], { installed: { 'sim-1': 'esp-nn', 'sim-2': 'esp-nn' } });
+    expect(p.queues['sim-1'][0].variant.build).toBe('esp-nn');
+    expect(p.queues['sim-2'][0].variant.build).toBe('esp-nn');
+    expect(reflashCount(p, { 'sim-1': 'esp-nn', 'sim-2': 'esp-nn' })).toEqual({ 'sim-1': 6, 'sim-2': 6 });
   });
 });
 

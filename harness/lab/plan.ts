@@ -26,15 +26,26 @@ export const MAX_VARIANTS = 4096;
 /** Trials one run may hold (the journal and the report keep one record per trial). */
 export const MAX_TRIALS = 200_000;
 
+/**
+ * The clock of a variant's default build: firmware/sdkconfig.defaults sets
+ * CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_240 (FACTS.md: benchmarks run at 240 MHz, IDF's default is 160).
+ */
+export const DEFAULT_BUILD_MHZ: CpuMHz = 240;
+
 /** One firmware image the plan needs (build-time choices only). */
 export interface FirmwareBuild {
-  /** e.g. "esp-nn-240mhz", "esp-nn@1.1.2-240mhz"; "esp-nn" when the clock is a run-time choice. */
+  /**
+   * The variant name for its default build ("esp-nn", the directory firmware/build/esp-nn/), with
+   * the clock appended for other clocks ("esp-nn-160mhz").
+   */
   id: string;
   /** Firmware variant name (firmware/variants/<variant>.json). */
   variant: string;
-  espNnVersion?: string;
   /** Set when the CPU clock is a build-time choice (the default). */
   cpuMHz?: CpuMHz;
+  /** From the variant file, when the scenario was loaded with the firmware variants. */
+  kernelBackend?: 'reference' | 'esp-nn';
+  espNn?: string;
 }
 
 export interface VariantArena {
@@ -94,7 +105,7 @@ export interface PlanOptions {
 }
 
 export function buildId(firmware: FirmwareChoice, cpuMHz: CpuMHz, cpuClock: 'build' | 'runtime' = 'build'): string {
-  return cpuClock === 'build' ? `${firmware.spec}-${cpuMHz}mhz` : firmware.spec;
+  return cpuClock === 'build' && cpuMHz !== DEFAULT_BUILD_MHZ ? `${firmware.variant}-${cpuMHz}mhz` : firmware.variant;
 }
 
 export function arenaLabel(arena: { size: number | 'auto'; placement: ArenaPlacement }): string {
@@ -102,14 +113,14 @@ export function arenaLabel(arena: { size: number | 'auto'; placement: ArenaPlace
 }
 
 export function variantId(firmware: FirmwareChoice, model: ScenarioModel, arena: ArenaChoice | VariantArena, cpuMHz: CpuMHz): string {
-  return `${firmware.spec}/${model.id}/${arenaLabel(arena)}/${cpuMHz}mhz`;
+  return `${firmware.variant}/${model.id}/${arenaLabel(arena)}/${cpuMHz}mhz`;
 }
 
 export function trialId(variant: string, board: string, round: number): string {
   return `${variant}@${board}#${round}`;
 }
 
-/** Split a trial id; undefined when it is not one. Board ids never hold '@' or '#' (rigs schema). */
+/** Split a trial id; undefined when it is not one. Board ids never hold '@' or '#' (rigs schema), variant ids neither. */
 export function parseTrialId(id: string): { variant: string; board: string; round: number } | undefined {
   const hash = id.lastIndexOf('#');
   const at = id.lastIndexOf('@', hash);
@@ -122,7 +133,7 @@ export function parseTrialId(id: string): { variant: string; board: string; roun
 
 function excluded(rules: readonly ExcludeRule[], f: FirmwareChoice, m: ScenarioModel, a: ArenaChoice, cpu: CpuMHz): boolean {
   return rules.some((r) =>
-    (r.firmware === undefined || r.firmware === f.spec)
+    (r.firmware === undefined || r.firmware === f.variant)
     && (r.model === undefined || r.model === m.id)
     && (r.cpuMHz === undefined || r.cpuMHz === cpu)
     && (r.arena === undefined
@@ -212,7 +223,8 @@ export function planRun(scenario: Scenario, boardIds: readonly string[], options
   const builds: FirmwareBuild[] = buildOrder.map((id) => {
     const v = groups.get(id)![0];
     const build: FirmwareBuild = { id, variant: v.firmware.variant };
-    if (v.firmware.espNnVersion !== undefined) build.espNnVersion = v.firmware.espNnVersion;
+    if (v.firmware.kernelBackend !== undefined) build.kernelBackend = v.firmware.kernelBackend;
+    if (v.firmware.espNn !== undefined) build.espNn = v.firmware.espNn;
     if ((options.cpuClock ?? 'build') === 'build') build.cpuMHz = v.cpuMHz;
     return build;
   });
