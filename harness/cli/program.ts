@@ -4,12 +4,16 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isLabError } from '../errors.js';
+import { registerRigs } from './rigs.js';
+import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
   const program = new Command('hil')
     .description('Hardware-in-the-loop benchmarking lab for TinyML on ESP32-S3')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerRigs(program);
+  registerValidate(program);
   return program;
 }
 
