@@ -59,6 +59,7 @@ const expected: Record<string, string> = {
   'scenario-arena-not-auto.json': ' /matrix/arena/0: must be "auto" or an object like { "size": 65536, "placement": "internal" } (got "big")',
   'scenario-unknown-metric.json': ' /gates/0/metric: must be one of "latency.median", "latency.mean", "latency.p90", "latency.p99", "accuracy.top1", "accuracy.top5", "arena.used", "image.size", "outputs.mismatches" (got "latency.medain"; did you mean "latency.median"?)',
   'scenario-cpu-clock.json': ' /matrix/cpuMHz/0: must be one of 80, 160, 240 (got 200)',
+  'scenario-too-many-arenas.json': ' /matrix/arena: must list at most 64 items (got 65)',
   'scenario-firmware-pin.json': ' /matrix/firmware/0: must be a firmware variant name of lowercase letters, digits, dots and dashes, e.g. "reference", "esp-nn" or "esp-nn-1.2.6" (got "esp-nn@1.1.2")',
   'scenario-top-level-typo.json': ' /: unknown field "rouds" (did you mean "rounds"?)',
   'scenario-missing-matrix.json': ' /: missing field "matrix" (the variants to compare: every combination of firmware x model x arena x cpuMHz, minus the exclude list)',

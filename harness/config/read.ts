@@ -7,7 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LabError } from '../errors.js';
 import { parseJsonText, MAX_CONFIG_BYTES } from './json-text.js';
-import { checkSchema, SCHEMA_FILES, type ConfigKind } from './schema-check.js';
+import { checkSchema, describeValue, SCHEMA_FILES, type ConfigKind } from './schema-check.js';
 
 /** How messages name a file: relative to the working directory when inside it, else absolute. */
 export function fileLabel(file: string): string {
@@ -93,7 +93,7 @@ export function readJsonFile(filePath: string, what: string, fix = 'check the pa
 export function readConfig(filePath: string, kind: ConfigKind): ConfigDocument {
   const { file, label, data } = readJsonFile(filePath, KIND_WORDS[kind], kind === 'rigs' ? 'create it or pass --rigs <file>' : 'check the path');
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw new LabError('config', `${label}: /: must be a JSON object, not ${Array.isArray(data) ? 'a list' : JSON.stringify(data)}`);
+    throw new LabError('config', `${label}: /: must be a JSON object, not ${describeValue(data)}`);
   }
   const record = data as Record<string, unknown>;
   const ref = record.$schema;

@@ -178,7 +178,8 @@ function wordError(e: ErrorObject, data: unknown, root: SchemaNode): string {
     case 'minItems':
       return withHint(Number(params.limit) === 1 ? 'must not be empty' : `must list at least ${String(params.limit)} items`);
     case 'maxItems':
-      return withHint(`must list at most ${String(params.limit)} items`);
+      // x-hint on a list explains an empty one; it says nothing about a long one.
+      return `must list at most ${String(params.limit)} items (got ${Array.isArray(value) ? value.length : 'more'})`;
     case 'uniqueItems': {
       const list = Array.isArray(value) ? value : [];
       const [first, second] = [Number(params.i), Number(params.j)].sort((a, b) => a - b);
