@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isLabError } from '../errors.js';
+import { registerFirmware } from './firmware.js';
 import { registerRigs } from './rigs.js';
 import { registerValidate } from './validate.js';
 
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .description('Hardware-in-the-loop benchmarking lab for TinyML on ESP32-S3')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerFirmware(program);
   registerRigs(program);
   registerValidate(program);
   return program;

@@ -1,0 +1,148 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadFirmwareVariants } from '../config/index.js';
+import { isLabError } from '../errors.js';
+import { buildFirmware, espNnPins, planBuild, prepareBuildDir, readSdkconfigLines, repoFirmwareDir, type BuildVariant } from './build.js';
+import type { IdfInstall } from './idf.js';
+
+const espNn: BuildVariant = { name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] };
+const reference: BuildVariant = { name: 'reference', kernelBackend: 'reference', espNn: '1.1.2', sdkconfig: ['variants/reference.sdkconfig'] };
+const idf: IdfInstall = { idfPath: '/opt/esp/idf', idfPy: '/opt/esp/idf/tools/idf.py', version: { major: 5, minor: 3, patch: 1 } };
+
+async function rejection(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isLabError(e)) return e.message;
+    throw e;
+  }
+  throw new Error('expected a LabError');
+}
+
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (isLabError(e)) return e.message;
+    throw e;
+  }
+  throw new Error('expected a LabError');
+}
+
+/** A throwaway copy of what planning reads (defaults, fragments, manifest), so builds never touch firmware/build. */
+const temps: string[] = [];
+function tempFirmware(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hil-fw-'));
+  temps.push(dir);
+  cpSync(path.join(repoFirmwareDir, 'sdkconfig.defaults'), path.join(dir, 'sdkconfig.defaults'));
+  cpSync(path.join(repoFirmwareDir, 'variants'), path.join(dir, 'variants'), { recursive: true });
+  cpSync(path.join(repoFirmwareDir, 'main', 'idf_component.yml'), path.join(dir, 'main', 'idf_component.yml'));
+  return dir;
+}
+afterEach(() => {
+  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('planning a firmware build', () => {
+  it('builds esp-nn at 240 MHz into firmware/build/esp-nn with its fragments, variant and esp-nn pin', () => {
+    const plan = planBuild(espNn, 240, repoFirmwareDir);
+    const buildDir = path.join(repoFirmwareDir, 'build', 'esp-nn');
+    expect(plan.id).toBe('esp-nn');
+    expect(plan.buildDir).toBe(buildDir);
+    expect(plan.args).toEqual([
+      '-C', repoFirmwareDir,
+      '-B', buildDir,
+      '-D', `SDKCONFIG=${path.join(buildDir, 'sdkconfig')}`,
+      '-D', 'SDKCONFIG_DEFAULTS=sdkconfig.defaults;variants/esp-nn.sdkconfig',
+      '-D', 'HIL_VARIANT=esp-nn',
+      '-D', 'HIL_ESP_NN_VERSION=1.1.2',
+      '-D', 'IDF_TARGET=esp32s3',
+    ]);
+  });
+
+  it('puts another clock in its own directory and adds the clock fragment last', () => {
+    const plan = planBuild(reference, 160, repoFirmwareDir);
+    expect(plan.id).toBe('reference-160mhz');
+    expect(plan.buildDir).toBe(path.join(repoFirmwareDir, 'build', 'reference-160mhz'));
+    expect(plan.sdkconfigDefaults).toEqual(['sdkconfig.defaults', 'variants/reference.sdkconfig', 'variants/fragments/cpu-160mhz.sdkconfig']);
+    const clock = readSdkconfigLines(plan.sdkconfigDefaults.map((f) => readFileSync(path.join(repoFirmwareDir, f), 'utf8')));
+    expect(clock.get('CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_160')).toBe('y');
+    expect(clock.get('CONFIG_NN_ANSI_C')).toBe('y');
+  });
+
+  it('plans every variant in firmware/variants (the files the lab ships are consistent)', () => {
+    const variants = loadFirmwareVariants(path.join(repoFirmwareDir, 'variants'));
+    expect(variants.map((v) => v.name)).toEqual(expect.arrayContaining(['esp-nn', 'reference']));
+    for (const v of variants) expect(planBuild(v, 240, repoFirmwareDir).id).toBe(v.name);
+  });
+
+  it('offers the esp-nn pins of main/idf_component.yml, with CMakeLists.txt defaulting to one of them', () => {
+    const manifest = readFileSync(path.join(repoFirmwareDir, 'main', 'idf_component.yml'), 'utf8');
+    expect(espNnPins(manifest)).toEqual(['1.1.2', '1.2.1', '1.2.3', '1.2.6']);
+    const cmake = readFileSync(path.join(repoFirmwareDir, 'CMakeLists.txt'), 'utf8');
+    const fallback = /set\(HIL_ESP_NN_VERSION "([^"]+)" CACHE/.exec(cmake)?.[1];
+    expect(fallback).toBe('1.1.2');
+    expect(/espressif\/esp-nn:\n\s+version: "([^"]+)"/.exec(manifest)?.[1]).toBe(fallback);
+  });
+
+  it('refuses an esp-nn version without a pin, a missing fragment and fragments that contradict the kernels', () => {
+    expect(failure(() => planBuild({ ...espNn, espNn: '1.2.9' }, 240, repoFirmwareDir))).toBe(
+      'firmware/variants/esp-nn.json: /espNn 1.2.9 is not a pin in firmware/main/idf_component.yml (pins: 1.1.2, 1.2.1, 1.2.3, 1.2.6); add a `matches` clause for it there (firmware/README.md, "Pinning another esp-nn").',
+    );
+    expect(failure(() => planBuild({ ...espNn, sdkconfig: ['variants/nope.sdkconfig'] }, 240, repoFirmwareDir))).toBe(
+      'firmware/variants/esp-nn.json: /sdkconfig/0 names variants/nope.sdkconfig, which does not exist under firmware/ (fix the path or add the fragment).',
+    );
+    expect(failure(() => planBuild({ ...reference, sdkconfig: ['variants/esp-nn.sdkconfig'] }, 240, repoFirmwareDir))).toMatch(
+      /^firmware\/variants\/reference\.json: kernelBackend "reference" needs CONFIG_NN_ANSI_C=y/,
+    );
+    expect(failure(() => planBuild({ ...espNn, sdkconfig: ['variants/reference.sdkconfig'] }, 240, repoFirmwareDir))).toMatch(
+      /^firmware\/variants\/esp-nn\.json: kernelBackend "esp-nn" but its fragments set CONFIG_NN_ANSI_C=y/,
+    );
+  });
+
+  it('reads sdkconfig fragments: later files win, "is not set" means n', () => {
+    const lines = readSdkconfigLines(['CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C="x"\n', 'CONFIG_A=n\n']);
+    expect(Object.fromEntries(lines)).toEqual({ CONFIG_A: 'n', CONFIG_B: 'n', CONFIG_C: '"x"' });
+  });
+});
+
+describe('the build directory', () => {
+  it('regenerates the sdkconfig when a fragment changed, and keeps it otherwise', () => {
+    const fw = tempFirmware();
+    const plan = planBuild(espNn, 240, fw);
+    expect(prepareBuildDir(plan)).toBe(false);
+    const stamp = JSON.parse(readFileSync(path.join(plan.buildDir, 'hil-build.json'), 'utf8')) as Record<string, unknown>;
+    expect(stamp).toMatchObject({ id: 'esp-nn', variant: 'esp-nn', espNn: '1.1.2', cpuMHz: 240, sdkconfigDefaults: ['sdkconfig.defaults', 'variants/esp-nn.sdkconfig'] });
+    const sdkconfig = path.join(plan.buildDir, 'sdkconfig');
+    writeFileSync(sdkconfig, 'CONFIG_NN_OPTIMIZED=y\n');
+    expect(prepareBuildDir(plan)).toBe(false); // nothing changed: idf.py keeps its sdkconfig
+    expect(existsSync(sdkconfig)).toBe(true);
+    writeFileSync(path.join(fw, 'variants', 'esp-nn.sdkconfig'), 'CONFIG_NN_OPTIMIZED=y\nCONFIG_NN_SKIP_NUDGE=y\n');
+    expect(prepareBuildDir(plan)).toBe(true);
+    expect(existsSync(sdkconfig)).toBe(false);
+  });
+});
+
+describe('running the build', () => {
+  it('runs idf.py with the plan and the build action, and returns flasher_args.json', async () => {
+    const fw = tempFirmware();
+    const plan = planBuild(espNn, 240, fw);
+    const calls: string[][] = [];
+    const result = await buildFirmware(plan, idf, async (_idf, args) => {
+      calls.push([...args]);
+      writeFileSync(path.join(plan.buildDir, 'flasher_args.json'), '{}');
+      return 0;
+    });
+    expect(calls).toEqual([[...plan.args, 'build']]);
+    expect(result.flasherArgs).toBe(path.join(plan.buildDir, 'flasher_args.json'));
+  });
+
+  it('turns a failed idf.py into one line naming the build', async () => {
+    const fw = tempFirmware();
+    const plan = planBuild(reference, 80, fw);
+    expect(await rejection(buildFirmware(plan, idf, async () => 2))).toBe('idf.py build of firmware reference-80mhz failed (exit 2): see its output above.');
+    expect(await rejection(buildFirmware(plan, idf, async () => 0))).toMatch(/^idf\.py build of firmware reference-80mhz succeeded but wrote no .*flasher_args\.json/);
+  });
+});
