@@ -20,7 +20,7 @@ describe('latency gate (maxIncreasePct on samples)', () => {
     expect(r.p).toBeLessThan(1e-10);
     expect(r.interval!.lower).toBeGreaterThan(3);
     expect(r.explanation).toMatch(
-      /^latency\.median \+[45]\.\d\d% \(5\d\.?\d* ms -> 5\d\.?\d* ms, 95% CI \+\d\.\d\d% to \+\d\.\d\d%\), p < 0\.0001 < 0\.01, limit \+3%: FAIL, beyond the limit and significant$/,
+      /^latency\.median \+[45]\.\d\d% \(5\d\.?\d* ms -> 5\d\.?\d* ms, 95% CI \+\d\.\d\d% to \+\d\.\d\d%; p < 0\.0001, alpha 0\.01\), limit \+3%: FAIL, beyond the limit and significant$/,
     );
     expect(exitCodeFor([r])).toBe(1);
   });
@@ -28,7 +28,7 @@ describe('latency gate (maxIncreasePct on samples)', () => {
   it('passes +5% that 3 samples per side cannot make significant, and warns that it never could', () => {
     const r = evaluateGate(latencyGate, { latency: { samples: [54, 54.1, 53.9] } }, { latency: { samples: [56.7, 56.8, 56.6] } });
     expect(r.status).toBe('pass');
-    expect(r.explanation).toMatch(/: pass, beyond the limit but not significant$/);
+    expect(r.explanation).toMatch(/; p = 0\.1, alpha 0\.01\), limit \+3%: pass, beyond the limit but not significant$/);
     expect(r.p).toBeCloseTo(0.1, 12);
     expect(r.warnings).toContain(
       'with 3 and 3 samples the smallest possible p is 0.1, so no difference can be significant at alpha 0.01: measure at least 5 samples each',

@@ -164,8 +164,8 @@ function percentGate(gate: Gate, limitPct: number, direction: 1 | -1, alpha: num
       : 'within the limit';
     const unit = 'unit' in bo ? bo.unit : undefined;
     const explanation =
-      `${gate.metric} ${fmtPct(changePct)} (${withUnit(baseValue, unit)} -> ${withUnit(candValue, unit)}${ciText}), ` +
-      `${fmtP(test.p)} ${significant ? '<' : '>='} ${alpha}, ${limitText}: ${status === 'fail' ? 'FAIL' : 'pass'}, ${why}`;
+      `${gate.metric} ${fmtPct(changePct)} (${withUnit(baseValue, unit)} -> ${withUnit(candValue, unit)}${ciText}; ` +
+      `${fmtP(test.p)}, alpha ${alpha}), ${limitText}: ${status === 'fail' ? 'FAIL' : 'pass'}, ${why}`;
     return { gate, metric: gate.metric, status, explanation, baseline: baseValue, candidate: candValue, changePct, p: test.p, ...(interval ? { interval } : {}), warnings: [...new Set(warnings)] };
   }
   const valueOf = (o: MetricObservation): number => ('value' in o ? o.value : 'correct' in o ? o.correct / o.total : NaN);

@@ -18,15 +18,8 @@ export interface SortedSamples {
 }
 
 export function sortFinite(samples: Samples): SortedSamples {
-  const out = new Float64Array(samples.length);
-  let n = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const v = samples[i];
-    if (typeof v === 'number' && Number.isFinite(v)) out[n++] = v;
-  }
-  const sorted = n === out.length ? out : out.slice(0, n);
-  sorted.sort();
-  return { sorted, dropped: samples.length - n };
+  const { values, dropped } = finiteInOrder(samples);
+  return { sorted: values.sort(), dropped };
 }
 
 /** The warning for dropped values, or nothing when every value was usable. */
