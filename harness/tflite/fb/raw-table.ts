@@ -63,3 +63,10 @@ export function writeRawTable(builder: Builder, raw: RawTable): number {
   builder.dataBuffer().bytes().set(blob, start);
   return builder.offset() - vtableSpan;
 }
+
+/** A 32-bit integer field of a raw table (e.g. SVDFOptions.rank for the arena planner), or `def` when absent. */
+export function rawTableInt32(raw: RawTable, fieldId: number, def: number): number {
+  const offset = raw.fieldOffsets[fieldId] ?? 0;
+  if (offset === 0 || offset + 4 > raw.inline.length) return def;
+  return new DataView(raw.inline.buffer, raw.inline.byteOffset, raw.inline.byteLength).getInt32(offset, true);
+}
