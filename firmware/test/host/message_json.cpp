@@ -231,7 +231,7 @@ HeapStats HeapFrom(Fields& parent, const char* key) {
 }
 
 TensorList TensorsFrom(Fields& parent, const char* key) {
-  TensorList list{nullptr, nullptr, 0};
+  TensorList list{nullptr, nullptr, 0, 0};
   const Json* arr = parent.Get(key, Json::Kind::kArray, "an array");
   if (arr == nullptr) return list;
   if (arr->items().size() > kMaxTensors) {
@@ -544,7 +544,7 @@ bool MessageFromJson(const Json& json, Message* out, MessageStorage* storage, st
         storage->profiles.back().push_back(entry);
       }
       b.invoke_profile.entries = ProfileList{storage->profiles.back().data(), nullptr,
-                                             static_cast<uint16_t>(storage->profiles.back().size())};
+                                             static_cast<uint16_t>(storage->profiles.back().size()), 0};
       break;
     }
     case MessageType::kInvokeResult:

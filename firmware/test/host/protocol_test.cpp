@@ -226,7 +226,7 @@ void UnitChecks(TestReport& report) {
   report.Check("unit/encode-rejects-oversize-payload", EncodeMessage(big, buf, sizeof buf) == 0);
   TensorInfo tensors[kMaxTensors + 1] = {};
   Message many(MessageType::kArenaReady, 1);
-  many.body.arena_ready.inputs = TensorList{tensors, nullptr, static_cast<uint8_t>(kMaxTensors + 1)};
+  many.body.arena_ready.inputs = TensorList{tensors, nullptr, static_cast<uint8_t>(kMaxTensors + 1), 0};
   report.Check("unit/encode-rejects-17-tensors", EncodeMessage(many, buf, sizeof buf) == 0);
 
   // Zero-copy path: a reply built in place round-trips.

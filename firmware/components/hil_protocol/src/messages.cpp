@@ -161,12 +161,14 @@ void PutTensors(Writer& w, const TensorList& list) {
 }
 
 TensorList GetTensors(Reader& r) {
-  TensorList list{nullptr, nullptr, 0};
+  TensorList list{nullptr, nullptr, 0, 0};
   list.count = r.U8();
   if (list.count > kMaxTensors) r.Fail();
   list.raw = r.Raw(0);  // the first entry; walking them validates every one
+  const size_t start = r.remaining();
   TensorInfo t;
   for (size_t i = 0; i < list.count && r.ok(); i++) GetTensor(r, &t);
+  list.raw_len = r.ok() ? start - r.remaining() : 0;
   return list;
 }
 
@@ -213,9 +215,7 @@ bool TensorList::Get(size_t i, TensorInfo* out) const {
     return true;
   }
   if (raw == nullptr) return false;
-  // Decoded lists were validated by DecodeBody, so walking to entry i stays inside the payload;
-  // the bound is the largest list possible (an entry is 14 + 4 * rank bytes).
-  Reader r(raw, kMaxTensors * (14 + 4 * kMaxRank));
+  Reader r(raw, raw_len);
   for (size_t k = 0; k <= i; k++) {
     if (!GetTensor(r, out)) return false;
   }
@@ -237,7 +237,7 @@ bool ProfileList::Get(size_t i, ProfileEntry* out) const {
     return true;
   }
   if (raw == nullptr) return false;
-  Reader r(raw, kMaxPayload);  // validated by DecodeBody: entries lie inside the payload
+  Reader r(raw, raw_len);
   for (size_t k = 0; k <= i; k++) *out = GetProfileEntry(r);
   return r.ok();
 }
@@ -554,7 +554,9 @@ DecodeStatus DecodeBody(uint8_t type, const uint8_t* payload, size_t len, Messag
       ProfileList& list = b.invoke_profile.entries;
       list.count = r.U16();
       list.raw = r.Raw(0);
+      const size_t start = r.remaining();
       for (size_t i = 0; i < list.count && r.ok(); i++) GetProfileEntry(r);
+      list.raw_len = r.ok() ? start - r.remaining() : 0;
       break;
     }
     case MessageType::kInvokeResult:

@@ -134,11 +134,13 @@ struct TensorInfo {
   int32_t zero_point;
 };
 
-// Encoding: `items` points at `count` TensorInfo. Decoded: `raw` points into the payload.
+// Encoding: `items` points at `count` TensorInfo. Decoded: `raw` points at the `raw_len` bytes of
+// the entries in the payload.
 struct TensorList {
   const TensorInfo* items;
   const uint8_t* raw;
   uint8_t count;
+  size_t raw_len;
   bool Get(size_t i, TensorInfo* out) const;
 };
 
@@ -156,10 +158,12 @@ struct ProfileEntry {
   Str name;  // kernel name, e.g. "CONV_2D"
 };
 
+// Encoding: `items`. Decoded: `raw` points at the `raw_len` bytes of the entries in the payload.
 struct ProfileList {
   const ProfileEntry* items;
   const uint8_t* raw;
   uint16_t count;
+  size_t raw_len;
   bool Get(size_t i, ProfileEntry* out) const;  // O(i) when decoded
 };
 
@@ -262,7 +266,7 @@ enum class DecodeStatus : uint8_t {
 // "ok", "unknown-type", "bad-payload", "unsupported-version" (the TypeScript reasons).
 const char* DecodeStatusName(DecodeStatus status);
 
-// The payload of a message of type `type`.
+// The payload of a message of type `type`. `*out` is meaningful only when the result is kOk.
 DecodeStatus DecodeBody(uint8_t type, const uint8_t* payload, size_t len, Message* out);
 
 // The message in a frame from FrameDecoder or DecodeFrame (checks the header version too).
