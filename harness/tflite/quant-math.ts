@@ -22,6 +22,7 @@ export const INT32_MIN = -2147483648;
 export const INT32_MAX = 2147483647;
 const TWO_31 = 2147483648;
 const TWO_52 = 4503599627370496;
+const INV_TWO_31 = 1 / TWO_31;
 
 /** std::round / TfLiteRound: halves round away from zero (JS Math.round rounds -2.5 to -2). */
 export function tfliteRound(x: number): number {
@@ -37,8 +38,11 @@ export function saturatingRoundingDoublingHighMul(a: number, b: number): number 
   const ab = a * b;
   if (ab > -TWO_52 && ab < TWO_52) {
     // Exact product, and exact after adding the nudge: the common case (requantized accumulators
-    // stay far below 2^22 in practice).
-    return ab >= 0 ? Math.floor((ab + 1073741824) / TWO_31) : Math.ceil((ab - 1073741823) / TWO_31);
+    // stay far below 2^22 in practice). Written without data-dependent branches (they cost more
+    // than the arithmetic on random data): the nudge's sign is the sign of a XOR b (a zero
+    // product rounds to 0 with either nudge); multiplying by 2^-31 is exact; the quotient is
+    // below 2^21, so `| 0` is C's truncation toward zero.
+    return ((ab + 1073741824 - ((a ^ b) >>> 31) * 2147483647) * INV_TWO_31) | 0;
   }
   if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
   return highMulSplit(a, b);
@@ -68,11 +72,12 @@ function highMulSplit(a: number, b: number): number {
 
 /** gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away from zero. */
 export function roundingDivideByPOT(x: number, exponent: number): number {
-  if (exponent === 0) return x;
-  const mask = exponent >= 31 ? 0x7fffffff : (1 << exponent) - 1;
+  // Branch-free: ((1 << 31) - 1) | 0 wraps to 0x7fffffff, and a zero exponent gives mask 0.
+  const mask = ((1 << exponent) - 1) | 0;
   const remainder = x & mask;
-  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+  const threshold = (mask >> 1) + (x >>> 31);
+  // remainder > threshold  <=>  threshold - remainder < 0 (both are in [0, 2^31)).
+  return (x >> exponent) + ((threshold - remainder) >>> 31);
 }
 
 /**
