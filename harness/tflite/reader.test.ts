@@ -82,8 +82,8 @@ describe('readModel on small files', () => {
 
   it('names the file and the problem in one LabError', () => {
     const cases: [Uint8Array, RegExp][] = [
-      [new Uint8Array(3), /^tiny\.tflite: truncated: 3 bytes is too short for a TFLite model$/],
-      [tinyModel({ identifier: 'TFL2' }), /^tiny\.tflite: not a TFLite model: the file identifier is "TFL2" where a \.tflite file has "TFL3"$/],
+      [new Uint8Array(3), /^tiny\.tflite: truncated: 3 bytes is too short for a TFLite model; the file is damaged: export or copy it again$/],
+      [tinyModel({ identifier: 'TFL2' }), /^tiny\.tflite: not a TFLite model: the file identifier is "TFL2" where a \.tflite file has "TFL3"; convert the model with the TFLite converter$/],
       [tinyModel({ version: 2 }), /^tiny\.tflite: schema version 2 is not supported: the lab reads TFLite schema version 3$/],
       [tinyModel({ subgraphs: 2 }), /^tiny\.tflite: the model has 2 subgraphs; the lab supports single-subgraph models only/],
       [tinyModel({ subgraphs: 0 }), /^tiny\.tflite: the model has no subgraph$/],
@@ -123,7 +123,7 @@ describe('readModel on small files', () => {
     expect(at).toBeGreaterThan(0);
     view.setUint32(at, 0x7fffffff, true);
     expect(errorOf(() => readModel(bytes, { source: 'big.tflite' })).message)
-      .toMatch(/^big\.tflite: truncated or corrupt: .* claims 2147483647 entries of 4 bytes but only \d+ bytes remain$/);
+      .toMatch(/^big\.tflite: truncated or corrupt: .* claims 2147483647 entries of 4 bytes but only \d+ bytes remain; the file is damaged: export or copy it again$/);
   });
 
   it('names the missing file', () => {
@@ -189,6 +189,6 @@ describe.runIf(hasShared)('readModel on the shared models (needs ../shared)', ()
   it('reports a truncated person_detect with the byte it needed', () => {
     const bytes = readSharedModel('tflite-micro/person_detect.tflite');
     const e = errorOf(() => readModel(bytes.subarray(0, 200_000), { source: 'person.tflite' }));
-    expect(e.message).toMatch(/^person\.tflite: truncated or corrupt: .* ends at byte \d+ but the file has 200000 bytes$/);
+    expect(e.message).toMatch(/^person\.tflite: truncated or corrupt: .* ends at byte \d+ but the file has 200000 bytes; the file is damaged: export or copy it again$/);
   });
 });

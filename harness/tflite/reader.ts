@@ -47,9 +47,16 @@ export function readModel(bytes: Uint8Array, opts: ReadModelOptions = {}): Model
   try {
     return decodeModel(new FbFile(bytes));
   } catch (e) {
-    if (e instanceof FlatBufferError) throw new LabError('model-format', `${source}: ${e.message}`, { cause: e });
+    if (e instanceof FlatBufferError) throw new LabError('model-format', `${source}: ${e.message}${fixFor(e.message)}`, { cause: e });
     throw e;
   }
+}
+
+/** The fix to suggest after a structural problem (the other messages say what is unsupported). */
+function fixFor(message: string): string {
+  if (message.startsWith('truncated') || message.startsWith('corrupt')) return '; the file is damaged: export or copy it again';
+  if (message.startsWith('not a TFLite model')) return '; convert the model with the TFLite converter';
+  return '';
 }
 
 function fail(message: string): never {
