@@ -13,7 +13,7 @@ import { readNpy, encodeNpy, type NpyArray } from '../datasets/npy.js';
 import { LabError } from '../errors.js';
 import { inspectModel, type ModelReport } from '../tflite/inspect.js';
 import { Interpreter, type TensorData } from '../tflite/interpreter.js';
-import { elementSize, shapeSize, type Quantization, type Tensor } from '../tflite/model.js';
+import { shapeSize, tensorByteSize, type Quantization, type Tensor } from '../tflite/model.js';
 import { readModelFile } from '../tflite/reader.js';
 import { registerModelQuantize } from './quantize.js';
 import { formatTable } from './rigs.js';
@@ -98,7 +98,7 @@ function loadInput(file: string, tensor: Tensor, position: number): ArrayLike<nu
     } catch (e) {
       throw new LabError('model-input', `${file}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? String(e)}); check the path`, { cause: e });
     }
-    const expected = count * (elementSize(tensor.type) ?? 1);
+    const expected = tensorByteSize(tensor);
     if (bytes.length !== expected) {
       throw new LabError('model-input', `${file}: has ${bytes.length} bytes but ${what} needs ${expected} (${count} x ${tensor.type}, little-endian)`);
     }

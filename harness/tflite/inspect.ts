@@ -5,7 +5,7 @@
  * (harness/cli/model.ts) renders it for a terminal.
  */
 import { unsupportedOperators } from './interpreter.js';
-import type { Model, Quantization, Tensor } from './model.js';
+import { operatorName, type Model, type Quantization, type Tensor } from './model.js';
 import { planArena } from './planner.js';
 import { profileModel, type ModelProfile } from './profile.js';
 
@@ -51,10 +51,6 @@ export function inspectModel(model: Model, file: { path: string; bytes: number }
   const sg = model.subgraphs[0];
   const profile = profileModel(model);
   const plan32 = planArena(model, { pointerSize: 4 });
-  const nameOf = (opcodeIndex: number, op: string): string => {
-    const code = model.operatorCodes[opcodeIndex];
-    return op === 'CUSTOM' && code?.customCode ? `CUSTOM ${code.customCode}` : op;
-  };
   return {
     file: file.path,
     bytes: file.bytes,
@@ -62,9 +58,9 @@ export function inspectModel(model: Model, file: { path: string; bytes: number }
     description: model.description,
     inputs: sg.inputs.map((i) => tensorReport(sg.tensors[i])),
     outputs: sg.outputs.map((i) => tensorReport(sg.tensors[i])),
-    operators: profile.operators.map((p) => ({ ...p, name: nameOf(sg.operators[p.index].opcodeIndex, p.op) })),
+    operators: profile.operators.map((p) => ({ ...p, name: operatorName(model, sg.operators[p.index]) })),
     totals: profile.totals,
-    unprofiled: profile.unprofiled.map((u) => ({ index: u.index, op: nameOf(sg.operators[u.index].opcodeIndex, u.op) })),
+    unprofiled: profile.unprofiled.map((u) => ({ index: u.index, op: operatorName(model, sg.operators[u.index]) })),
     arena: {
       bytes32: plan32.totalBytes,
       bytesEsp32s3: planArena(model, { abi: 'xtensa' }).totalBytes,

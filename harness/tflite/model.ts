@@ -150,3 +150,15 @@ export function shapeSize(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+/** Bytes of a tensor's data (types without a fixed size, e.g. int4 or string, count one byte per element as TFLM does for int4). */
+export function tensorByteSize(t: Pick<Tensor, 'shape' | 'type'>): number {
+  return shapeSize(t.shape) * (elementSize(t.type) ?? 1);
+}
+
+/** How the lab names an operator to a user: its builtin name, or `CUSTOM 'code'` for a custom op. */
+export function operatorName(model: Pick<Model, 'operatorCodes'>, op: Pick<Operator, 'opcodeIndex' | 'op'>): string {
+  const code = model.operatorCodes[op.opcodeIndex];
+  if (code?.builtin === 'CUSTOM') return `CUSTOM '${code.customCode ?? ''}'`;
+  return code?.builtin ?? op.op;
+}

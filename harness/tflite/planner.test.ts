@@ -107,7 +107,7 @@ describe.runIf(hasShared)('planArena against TFLM arena_used_bytes() (needs ../s
 
   it('names the op it cannot size in person_detect_vela', () => {
     const plan = planArena(readModelFile(sharedModelPath('tflite-micro/person_detect_vela.tflite')));
-    expect(plan.estimatedOperators).toEqual([{ index: 0, op: 'CUSTOM ethos-u' }]);
+    expect(plan.estimatedOperators).toEqual([{ index: 0, op: "CUSTOM 'ethos-u'" }]);
     expect(plan.notes.join('\n')).toMatch(/OfflineMemoryAllocation/);
   });
 });

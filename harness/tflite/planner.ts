@@ -21,7 +21,7 @@ import { abiFor, alignUp, layoutOf, type AbiFamily, type CType, type PointerSize
 import { planGreedy, type PlannerBuffer } from './arena/greedy.js';
 import { OP_ALLOCATIONS } from './arena/op-allocations.js';
 import * as S from './arena/tflm-structs.js';
-import { elementSize, shapeSize, type Model, type Tensor } from './model.js';
+import { elementSize, operatorName, tensorByteSize, type Model, type Tensor } from './model.js';
 
 /** `MicroArenaBufferAlignment()` (micro_arena_constants.h). */
 export const ARENA_ALIGNMENT = 16;
@@ -80,11 +80,6 @@ class Tail {
   }
 }
 
-function tensorBytes(t: Tensor): number {
-  // TfLiteTypeSizeOf (memory_helpers.cc) counts int4 as one byte per element.
-  return shapeSize(t.shape) * (elementSize(t.type) ?? 1);
-}
-
 /** Offsets from the `OfflineMemoryAllocation` metadata (micro_allocation_info.cc): [version, subgraph, count, offsets...]. */
 function offlineOffsets(model: Model, tensorCount: number): number[] | null {
   const entry = model.metadata.find((m) => m.name === 'OfflineMemoryAllocation');
@@ -131,7 +126,7 @@ export function planArena(model: Model, opts: PlanArenaOptions = {}): ArenaPlan 
 
   const estimatedOperators = sg.operators
     .filter((op) => OP_ALLOCATIONS[op.op] === undefined)
-    .map((op) => ({ index: op.index, op: op.op === 'CUSTOM' ? `CUSTOM ${model.operatorCodes[op.opcodeIndex]?.customCode ?? ''}`.trim() : op.op }));
+    .map((op) => ({ index: op.index, op: operatorName(model, op) }));
 
   // PrepareNodeAndRegistrationDataFromFlatbuffer: builtin params, all operators first.
   for (const op of sg.operators) {
@@ -159,7 +154,7 @@ export function planArena(model: Model, opts: PlanArenaOptions = {}): ArenaPlan 
   const offline = offlineOffsets(model, sg.tensors.length);
   for (const t of sg.tensors) {
     if (t.isVariable && (offline === null || offline[t.index] === -1)) {
-      tail.alloc(`variable tensor ${t.index}`, tensorBytes(t), ARENA_ALIGNMENT);
+      tail.alloc(`variable tensor ${t.index}`, tensorByteSize(t), ARENA_ALIGNMENT);
     }
   }
 
@@ -179,7 +174,7 @@ export function planArena(model: Model, opts: PlanArenaOptions = {}): ArenaPlan 
 
   const planned: { tensor?: Tensor; operator?: number; buffer: PlannerBuffer }[] = [];
   for (const t of sg.tensors) {
-    const bytes = tensorBytes(t);
+    const bytes = tensorByteSize(t);
     const constant = (model.buffers[t.buffer]?.length ?? 0) > 0;
     const offlineOffset = offline?.[t.index] ?? -1;
     const needs = (!constant && !t.isVariable && bytes !== 0) || (t.isVariable && offlineOffset !== -1);

@@ -13,7 +13,7 @@
  * Bytes are tensor sizes: every input (activations and constants) is read once, every output
  * written once; `paramBytes` are the constant inputs.
  */
-import { elementSize, shapeSize, type Model, type SubGraph, type Tensor } from './model.js';
+import { shapeSize, tensorByteSize, type Model, type SubGraph, type Tensor } from './model.js';
 
 export type CostKind = 'macs' | 'ops' | 'none' | 'unknown';
 
@@ -61,10 +61,6 @@ const DATA_MOVEMENT = new Set([
   'SPACE_TO_BATCH_ND', 'BATCH_TO_SPACE_ND', 'SHAPE', 'ZEROS_LIKE', 'FILL',
 ]);
 
-function bytesOf(t: Tensor): number {
-  return shapeSize(t.shape) * (elementSize(t.type) ?? 1);
-}
-
 function cost(op: SubGraph['operators'][number], sg: SubGraph): { kind: CostKind; macs: number } {
   const input = (i: number): Tensor | undefined => (op.inputs[i] >= 0 ? sg.tensors[op.inputs[i]] : undefined);
   const output = sg.tensors[op.outputs[0]];
@@ -106,9 +102,9 @@ export function profileModel(model: Model): ModelProfile {
       index: op.index,
       op: op.op,
       ...cost(op, sg),
-      bytesRead: inputs.reduce((n, t) => n + bytesOf(t), 0),
-      bytesWritten: outputs.reduce((n, t) => n + bytesOf(t), 0),
-      paramBytes: constants.reduce((n, t) => n + bytesOf(t), 0),
+      bytesRead: inputs.reduce((n, t) => n + tensorByteSize(t), 0),
+      bytesWritten: outputs.reduce((n, t) => n + tensorByteSize(t), 0),
+      paramBytes: constants.reduce((n, t) => n + tensorByteSize(t), 0),
       inputShapes: inputs.map((t) => [...t.shape]),
       outputShapes: outputs.map((t) => [...t.shape]),
     };
@@ -121,7 +117,7 @@ export function profileModel(model: Model): ModelProfile {
       ops: sum((p) => (p.kind === 'ops' ? p.macs : 0)),
       bytesRead: sum((p) => p.bytesRead),
       bytesWritten: sum((p) => p.bytesWritten),
-      paramBytes: [...constantsUsed].reduce((n, i) => n + bytesOf(sg.tensors[i]), 0),
+      paramBytes: [...constantsUsed].reduce((n, i) => n + tensorByteSize(sg.tensors[i]), 0),
     },
     unprofiled: operators.filter((p) => p.kind === 'unknown').map((p) => ({ index: p.index, op: p.op })),
   };

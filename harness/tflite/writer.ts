@@ -11,6 +11,7 @@
 import { Builder } from 'flatbuffers';
 import { LabError } from '../errors.js';
 import { writeOptions } from './fb/options.js';
+import { float32Vector, int32Vector, int64Vector, offsetVector } from './fb/vectors.js';
 import {
   BufferField, builtinCode, FILE_IDENTIFIER, MetadataField, ModelField, OperatorCodeField, OperatorField,
   PLACEHOLDER_FOR_GREATER_OP_CODES, QuantizationField, SubGraphField, TENSOR_TYPES, TensorField,
@@ -23,10 +24,10 @@ const BUFFER_ALIGNMENT = 16;
 export function writeModel(model: Model): Uint8Array {
   const b = new Builder(1024 + model.buffers.reduce((n, x) => n + x.length + BUFFER_ALIGNMENT, 0));
   // Children before parents: a FlatBuffer is built back to front.
-  const buffers = tableVector(b, model.buffers.map((data) => writeBuffer(b, data)));
-  const operatorCodes = tableVector(b, model.operatorCodes.map((code, i) => writeOperatorCode(b, code, i)));
-  const subgraphs = tableVector(b, model.subgraphs.map((sg, i) => writeSubGraph(b, sg, i, model.operatorCodes)));
-  const metadata = model.metadata.length === 0 ? 0 : tableVector(b, model.metadata.map((m) => {
+  const buffers = offsetVector(b, model.buffers.map((data) => writeBuffer(b, data)));
+  const operatorCodes = offsetVector(b, model.operatorCodes.map((code, i) => writeOperatorCode(b, code, i)));
+  const subgraphs = offsetVector(b, model.subgraphs.map((sg, i) => writeSubGraph(b, sg, i, model.operatorCodes)));
+  const metadata = model.metadata.length === 0 ? 0 : offsetVector(b, model.metadata.map((m) => {
     const name = b.createString(m.name);
     b.startObject(2);
     b.addFieldOffset(MetadataField.name, name, 0);
@@ -44,30 +45,6 @@ export function writeModel(model: Model): Uint8Array {
   if (metadata) b.addFieldOffset(ModelField.metadata, metadata, 0);
   b.finish(b.endObject(), FILE_IDENTIFIER);
   return b.asUint8Array().slice();
-}
-
-function tableVector(b: Builder, offsets: number[]): number {
-  b.startVector(4, offsets.length, 4);
-  for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]);
-  return b.endVector();
-}
-
-function int32Vector(b: Builder, values: readonly number[]): number {
-  b.startVector(4, values.length, 4);
-  for (let i = values.length - 1; i >= 0; i--) b.addInt32(values[i]);
-  return b.endVector();
-}
-
-function float32Vector(b: Builder, values: readonly number[]): number {
-  b.startVector(4, values.length, 4);
-  for (let i = values.length - 1; i >= 0; i--) b.addFloat32(values[i]);
-  return b.endVector();
-}
-
-function int64Vector(b: Builder, values: readonly number[]): number {
-  b.startVector(8, values.length, 8);
-  for (let i = values.length - 1; i >= 0; i--) b.addInt64(BigInt(values[i]));
-  return b.endVector();
 }
 
 function writeBuffer(b: Builder, data: Uint8Array): number {
@@ -100,10 +77,10 @@ function writeOperatorCode(b: Builder, code: OperatorCode, index: number): numbe
 }
 
 function writeSubGraph(b: Builder, sg: SubGraph, index: number, codes: OperatorCode[]): number {
-  const tensors = tableVector(b, sg.tensors.map((t) => writeTensor(b, t)));
+  const tensors = offsetVector(b, sg.tensors.map((t) => writeTensor(b, t)));
   const inputs = int32Vector(b, sg.inputs);
   const outputs = int32Vector(b, sg.outputs);
-  const operators = tableVector(b, sg.operators.map((op) => writeOperator(b, op, `subgraph ${index} operator ${op.index}`, codes)));
+  const operators = offsetVector(b, sg.operators.map((op) => writeOperator(b, op, `subgraph ${index} operator ${op.index}`, codes)));
   const name = b.createString(sg.name);
   b.startObject(5);
   b.addFieldOffset(SubGraphField.tensors, tensors, 0);

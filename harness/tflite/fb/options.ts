@@ -13,6 +13,7 @@ import {
   ReshapeField, SoftmaxField, SqueezeField, WEIGHTS_FORMATS,
 } from './schema.js';
 import { FlatBufferError, type Table } from './table.js';
+import { int32Vector } from './vectors.js';
 
 function padding(t: Table, id: number): Padding {
   const code = t.int8(id, 'padding');
@@ -118,12 +119,6 @@ function elementwiseType(op: string): number {
     case 'DIV': return OptionsType.Div;
     default: return OptionsType.Add;
   }
-}
-
-function int32Vector(b: Builder, values: readonly number[]): number {
-  b.startVector(4, values.length, 4);
-  for (let i = values.length - 1; i >= 0; i--) b.addInt32(values[i]);
-  return b.endVector();
 }
 
 /** Writes `options` of operator `op`; returns the union type and table offset (0 for none). */
