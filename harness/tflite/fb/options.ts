@@ -5,7 +5,7 @@
  */
 import type { Builder } from 'flatbuffers';
 import { LabError } from '../../errors.js';
-import type { FusedActivation, OperatorOptions, Padding } from '../model.js';
+import type { Conv2DOptions, FusedActivation, OperatorOptions, Padding } from '../model.js';
 import { decodeRawTable, encodeRawTable, writeRawTable } from './raw-table.js';
 import {
   ACTIVATIONS, ConcatenationField, Conv2DField, DepthwiseField, ElementwiseField, FullyConnectedField,
@@ -29,6 +29,29 @@ function activation(t: Table, id: number): FusedActivation {
   return a;
 }
 
+/** Field ids of what Conv2DOptions and DepthwiseConv2DOptions have in common (at different ids). */
+interface ConvFieldIds { padding: number; strideW: number; strideH: number; activation: number; dilationW: number; dilationH: number }
+
+function readConvFields(t: Table, f: ConvFieldIds): Conv2DOptions {
+  return {
+    padding: padding(t, f.padding),
+    strideW: t.int32(f.strideW, 'stride_w'),
+    strideH: t.int32(f.strideH, 'stride_h'),
+    dilationW: t.int32(f.dilationW, 'dilation_w_factor', 1),
+    dilationH: t.int32(f.dilationH, 'dilation_h_factor', 1),
+    fusedActivation: activation(t, f.activation),
+  };
+}
+
+function addConvFields(b: Builder, f: ConvFieldIds, v: Conv2DOptions): void {
+  b.addFieldInt8(f.padding, PADDINGS.indexOf(v.padding), 0);
+  b.addFieldInt32(f.strideW, v.strideW, 0);
+  b.addFieldInt32(f.strideH, v.strideH, 0);
+  b.addFieldInt8(f.activation, ACTIVATIONS.indexOf(v.fusedActivation), 0);
+  b.addFieldInt32(f.dilationW, v.dilationW, 1);
+  b.addFieldInt32(f.dilationH, v.dilationH, 1);
+}
+
 /**
  * Reads the options table of union type `type`. `table` is null when the file names a type but has
  * no table: the schema defaults apply then, as in TFLite.
@@ -39,29 +62,11 @@ export function readOptions(type: number, table: Table | null, empty: Table): Op
     case OptionsType.NONE:
       return { kind: 'None' };
     case OptionsType.Conv2D:
-      return {
-        kind: 'Conv2D',
-        value: {
-          padding: padding(t, Conv2DField.padding),
-          strideW: t.int32(Conv2DField.strideW, 'stride_w'),
-          strideH: t.int32(Conv2DField.strideH, 'stride_h'),
-          dilationW: t.int32(Conv2DField.dilationW, 'dilation_w_factor', 1),
-          dilationH: t.int32(Conv2DField.dilationH, 'dilation_h_factor', 1),
-          fusedActivation: activation(t, Conv2DField.activation),
-        },
-      };
+      return { kind: 'Conv2D', value: readConvFields(t, Conv2DField) };
     case OptionsType.DepthwiseConv2D:
       return {
         kind: 'DepthwiseConv2D',
-        value: {
-          padding: padding(t, DepthwiseField.padding),
-          strideW: t.int32(DepthwiseField.strideW, 'stride_w'),
-          strideH: t.int32(DepthwiseField.strideH, 'stride_h'),
-          dilationW: t.int32(DepthwiseField.dilationW, 'dilation_w_factor', 1),
-          dilationH: t.int32(DepthwiseField.dilationH, 'dilation_h_factor', 1),
-          depthMultiplier: t.int32(DepthwiseField.depthMultiplier, 'depth_multiplier'),
-          fusedActivation: activation(t, DepthwiseField.activation),
-        },
+        value: { ...readConvFields(t, DepthwiseField), depthMultiplier: t.int32(DepthwiseField.depthMultiplier, 'depth_multiplier') },
       };
     case OptionsType.Pool2D:
       return {
@@ -127,29 +132,15 @@ export function writeOptions(b: Builder, op: string, options: OperatorOptions, w
   switch (options.kind) {
     case 'None':
       return { type: OptionsType.NONE, offset: 0 };
-    case 'Conv2D': {
-      const v = options.value;
+    case 'Conv2D':
       b.startObject(6);
-      b.addFieldInt8(Conv2DField.padding, code(PADDINGS, v.padding), 0);
-      b.addFieldInt32(Conv2DField.strideW, v.strideW, 0);
-      b.addFieldInt32(Conv2DField.strideH, v.strideH, 0);
-      b.addFieldInt8(Conv2DField.activation, code(ACTIVATIONS, v.fusedActivation), 0);
-      b.addFieldInt32(Conv2DField.dilationW, v.dilationW, 1);
-      b.addFieldInt32(Conv2DField.dilationH, v.dilationH, 1);
+      addConvFields(b, Conv2DField, options.value);
       return { type: OptionsType.Conv2D, offset: b.endObject() };
-    }
-    case 'DepthwiseConv2D': {
-      const v = options.value;
+    case 'DepthwiseConv2D':
       b.startObject(7);
-      b.addFieldInt8(DepthwiseField.padding, code(PADDINGS, v.padding), 0);
-      b.addFieldInt32(DepthwiseField.strideW, v.strideW, 0);
-      b.addFieldInt32(DepthwiseField.strideH, v.strideH, 0);
-      b.addFieldInt32(DepthwiseField.depthMultiplier, v.depthMultiplier, 0);
-      b.addFieldInt8(DepthwiseField.activation, code(ACTIVATIONS, v.fusedActivation), 0);
-      b.addFieldInt32(DepthwiseField.dilationW, v.dilationW, 1);
-      b.addFieldInt32(DepthwiseField.dilationH, v.dilationH, 1);
+      addConvFields(b, DepthwiseField, options.value);
+      b.addFieldInt32(DepthwiseField.depthMultiplier, options.value.depthMultiplier, 0);
       return { type: OptionsType.DepthwiseConv2D, offset: b.endObject() };
-    }
     case 'Pool2D': {
       const v = options.value;
       b.startObject(6);
