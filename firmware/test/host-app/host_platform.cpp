@@ -39,6 +39,11 @@ uint32_t HostPlatform::cycleCount() {
   return now;
 }
 
+void HostPlatform::advanceCycles(uint64_t cycles) {
+  cycles_ = static_cast<uint32_t>(cycles_ + cycles);
+  totalCycles_ += cycles;
+}
+
 uint64_t HostPlatform::microseconds() { return totalCycles_ / (cpuHz_ / 1000000u); }
 
 HostPlatform::Heap& HostPlatform::heapFor(Placement placement) {

@@ -34,9 +34,10 @@ class HostPlatform final : public Platform {
 
   // Test controls.
   void setCycleCounter(uint32_t value) { cycles_ = value; }
-  // Cycles added on every cycleCount() read (one read before and one after an inference, so an
-  // inference "takes" this many cycles).
+  // Cycles added on every cycleCount() read (for code that only reads the counter).
   void setCyclesPerRead(uint64_t cycles) { cyclesPerRead_ = cycles; }
+  // Time passing: the host interpreter calls this for the work it does (HostRunner::setClock).
+  void advanceCycles(uint64_t cycles);
   void setHeapBudget(Placement placement, uint32_t bytes);
   void setModelPartition(std::vector<uint8_t> bytes) { partition_ = std::move(bytes); }
   void removeModelPartition() { partition_.clear(); hasPartition_ = false; }
