@@ -4,11 +4,13 @@
  * int8 arithmetic; tensorflow `lite/g3doc/performance/quantization_spec.md`):
  * - every activation int8, per tensor, from its calibrated range (params.ts);
  * - CONV_2D filters per output channel (dim 0), DEPTHWISE_CONV_2D per channel (dim 3),
- *   FULLY_CONNECTED per tensor, all symmetric int8; biases int32 at input_scale * weight_scale;
+ *   FULLY_CONNECTED per tensor, all symmetric int8; biases int32 at input_scale * weight_scale
+ *   (a zero bias for a convolution that has none, as the converter adds);
  * - SOFTMAX and LOGISTIC outputs fixed at (1/256, -128), TANH at (1/128, 0);
  * - ops that cannot rescale share one scale and zero point between input and output: pooling,
- *   RESHAPE, SQUEEZE, PAD, and all inputs and the output of CONCATENATION (their ranges are
- *   merged, as the converter's "same scale" constraint does);
+ *   RESHAPE, SQUEEZE, PAD, standalone RELU6 (TFLM clamps without requantizing), and all inputs and
+ *   the output of CONCATENATION (their ranges are merged, as the converter's "same scale"
+ *   constraint does);
  * - the model's inputs and outputs int8, uint8 (QUANTIZE ops uint8 -> int8 in front and
  *   int8 -> uint8 behind, zero point shifted by 128, as with inference_input_type=tf.uint8), or
  *   float (QUANTIZE / DEQUANTIZE at the edges);
@@ -47,8 +49,10 @@ export interface QuantizeResult {
 
 /** Operators the quantizer handles, and how their outputs get parameters. */
 const CALIBRATED = new Set(['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'SUB', 'MUL', 'MEAN',
-  'RELU', 'RELU6', 'LEAKY_RELU', 'HARD_SWISH']);
-const SAME_AS_INPUT = new Set(['MAX_POOL_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'SQUEEZE', 'PAD', 'CONCATENATION']);
+  'RELU', 'LEAKY_RELU', 'HARD_SWISH']);
+// RELU6 too: TFLM's Relu6Quantized clamps the input's quantized values without requantizing
+// (tflite-micro activations_common.cc), so its output must share the input's parameters.
+const SAME_AS_INPUT = new Set(['MAX_POOL_2D', 'AVERAGE_POOL_2D', 'RESHAPE', 'SQUEEZE', 'PAD', 'CONCATENATION', 'RELU6']);
 const FIXED_OUTPUT: Record<string, QuantParams> = {
   SOFTMAX: { scale: 1 / 256, zeroPoint: -128 },
   LOGISTIC: { scale: 1 / 256, zeroPoint: -128 },
@@ -248,7 +252,10 @@ export function quantizeModel(model: Model, calibration: Calibration, opts: Quan
     if (biasTensor && (biasTensor.type !== 'float32' || !isConstant(biasTensor.index))) {
       fail(`operator ${op.index} (${op.op}) has a bias that is not a float32 constant`);
     }
-    const bias = biasTensor ? floatData(model, biasTensor) : null;
+    // A quantized CONV_2D / DEPTHWISE_CONV_2D without bias does not load in TFLite ("Can't initialize
+    // model", seen with the WASM runtime): give it a zero bias, as the TFLite converter does.
+    const channels = axis === null ? 0 : filter.shape[axis];
+    const bias = biasTensor ? floatData(model, biasTensor) : axis === null ? null : new Float32Array(channels);
     // Widen weight scales where the int32 bias would otherwise overflow (AdjustWeightsForBiasScale).
     let floors: number[] | undefined;
     if (bias) {
@@ -258,10 +265,10 @@ export function quantizeModel(model: Model, calibration: Calibration, opts: Quan
     const w = quantizeWeightsSymmetric(floatData(model, filter), filter.shape, axis, floors);
     const filterIndex = g.addConstant('int8', filter.shape, w.values,
       { scale: w.scales, zeroPoint: w.scales.map(() => 0), quantizedDimension: w.axis }, filter.name);
-    if (!bias || !biasTensor) return { filter: filterIndex, bias: -1 };
+    if (!bias) return { filter: filterIndex, bias: -1 };
     const b = quantizeBias(bias, inputScale, w.scales);
-    const biasIndex = g.addConstant('int32', biasTensor.shape, b.values,
-      { scale: b.scales, zeroPoint: b.scales.map(() => 0), quantizedDimension: 0 }, biasTensor.name);
+    const biasIndex = g.addConstant('int32', biasTensor?.shape ?? [channels], b.values,
+      { scale: b.scales, zeroPoint: b.scales.map(() => 0), quantizedDimension: 0 }, biasTensor?.name ?? `${filter.name}/zero_bias`);
     return { filter: filterIndex, bias: biasIndex };
   }
 

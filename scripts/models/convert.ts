@@ -4,7 +4,7 @@
  * evaluation set (max abs difference <= 1e-4).
  */
 import type { ImageSet } from '../../harness/datasets/image-set.js';
-import { convertKerasModel } from '../../harness/tflite/convert/from-keras.js';
+import { convertKerasModel, type ConvertOptions } from '../../harness/tflite/convert/from-keras.js';
 import type { KerasModelSpec, WeightArray } from '../../harness/tflite/convert/keras-model.js';
 import { Interpreter } from '../../harness/tflite/interpreter.js';
 import type { Model } from '../../harness/tflite/model.js';
@@ -25,8 +25,8 @@ export function kerasSpecFromTfjs(model: tf.LayersModel): KerasModelSpec {
   return { topology: model.toJSON(null, false), weights };
 }
 
-export function convertTfjsModel(model: tf.LayersModel, source: string): Model {
-  return convertKerasModel(kerasSpecFromTfjs(model), { source, description: `Fashion-MNIST demo model '${model.name}' made by the lab (npm run models)` });
+export function convertTfjsModel(model: tf.LayersModel, source: string, opts: ConvertOptions = {}): Model {
+  return convertKerasModel(kerasSpecFromTfjs(model), { source, description: `Fashion-MNIST demo model '${model.name}' made by the lab (npm run models)`, ...opts });
 }
 
 /** Largest |tfjs - interpreter| over the softmax outputs of `set` (first `count` images). */

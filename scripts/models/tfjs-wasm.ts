@@ -155,6 +155,38 @@ function registerLoop(name: string, inputNames: string[], compute: (data: Float3
   });
 }
 
+/**
+ * A faster `Tile` for the one case training hits hard: tfjs's batch-norm gradient tiles each
+ * per-channel statistic [1,1,1,C] to the activation shape (tfjs-core FusedBatchNorm_grad), and the
+ * wasm Tile kernel computes every output index separately. When only leading dimensions are
+ * repeated (every rep is 1 from the first non-1 input dimension on), the output is the input
+ * repeated end to end. Other cases go to the wasm kernel.
+ */
+function registerFastTile(): void {
+  const original = tf.getKernel('Tile', 'wasm');
+  if (!original || (original as { fastTile?: boolean }).fastTile) return;
+  tf.unregisterKernel('Tile', 'wasm');
+  const config = {
+    kernelName: 'Tile',
+    backendName: 'wasm',
+    fastTile: true,
+    kernelFunc: (args: Parameters<typeof original.kernelFunc>[0]) => {
+      const x = args.inputs.x as tf.TensorInfo;
+      const reps = (args.attrs as { reps: number[] }).reps;
+      const firstReal = x.shape.findIndex((d) => d !== 1);
+      const leadingOnly = x.dtype === 'float32' && firstReal >= 0 && reps.every((r, i) => i < firstReal || r === 1);
+      if (!leadingOnly) return original.kernelFunc(args);
+      const wasm = args.backend as unknown as WasmBackendLike;
+      const values = wasm.readSync(x.dataId) as Float32Array;
+      const times = reps.reduce((a, b) => a * b, 1);
+      const out = new Float32Array(values.length * times);
+      for (let k = 0; k < times; k++) out.set(values, k * values.length);
+      return wasm.makeOutput(x.shape.map((d, i) => d * reps[i]), 'float32', undefined, out);
+    },
+  };
+  tf.registerKernel(config as tf.KernelConfig);
+}
+
 let ready: Promise<void> | null = null;
 
 /** Selects the wasm backend (binaries from node_modules) and registers the missing gradients. */
@@ -167,6 +199,7 @@ export function useWasmBackend(): Promise<void> {
     await tf.ready();
     registerComposite('Conv2DBackpropFilter', ['x', 'dy'], ([x, dy], a) => conv2dBackpropFilter(x, dy, a));
     registerLoop('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], ([x, dy], [xShape], a) => depthwiseBackpropFilter(x, dy, xShape, a));
+    registerFastTile();
     registerLoop('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], ([dy, f], [, fShape], a) => depthwiseBackpropInput(dy, f, fShape, a));
   })();
   return ready;

@@ -43,3 +43,36 @@ describe('conv gradients on the tfjs wasm backend', () => {
     close(wasmW, cpuW);
   });
 });
+
+describe('Tile on the tfjs wasm backend (fast path for batch-norm gradients)', () => {
+  it.each([
+    ['leading dims of a [1,1,1,C] statistic', [1, 1, 1, 3], [2, 4, 5, 1]],
+    ['a general tile (falls back to the wasm kernel)', [2, 3], [3, 2]],
+  ])('%s gives what the CPU backend gives', async (_, shape, reps) => {
+    await useWasmBackend();
+    const values = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i * 0.5 - 1);
+    await tf.setBackend('wasm');
+    const wasm = Array.from(await tf.tile(tf.tensor(values, shape), reps).data());
+    await tf.setBackend('cpu');
+    const cpu = Array.from(await tf.tile(tf.tensor(values, shape), reps).data());
+    expect(wasm).toEqual(cpu);
+  });
+
+  it('trains through batch norm: gradients match the CPU backend', async () => {
+    await useWasmBackend();
+    const grads = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.randomUniform([4, 5, 5, 3], -1, 1, 'float32', 7);
+      const scale = tf.randomUniform([3], 0.5, 1.5, 'float32', 8);
+      const g = tf.grads((a: tf.Tensor, s: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        return tf.sum(tf.square(tf.batchNorm(a, mean, variance, tf.zeros([3]), s, 1e-3)));
+      })([x, scale]);
+      return Promise.all(g.map((t) => t.data()));
+    };
+    const [wx, ws] = await grads('wasm');
+    const [cx, cs] = await grads('cpu');
+    wx.forEach((v, i) => expect(v).toBeCloseTo(cx[i], 4));
+    ws.forEach((v, i) => expect(Math.abs(v - cs[i])).toBeLessThan(1e-5 * Math.abs(cs[i]) + 1e-4));
+  });
+});

@@ -128,6 +128,20 @@ describe('Keras layers -> float TFLite', () => {
     expect(run(model, x)).toEqual([12.5]);
   });
 
+  it('makes global average pooling AVERAGE_POOL_2D + RESHAPE on request', () => {
+    const spec: KerasModelSpec = {
+      topology: chain([input([2, 2, 3]), { class_name: 'GlobalAveragePooling2D', config: { name: 'gap' } }]),
+      weights: {},
+    };
+    const model = convertKerasModel(spec, { globalAveragePooling: 'AVERAGE_POOL_2D' });
+    const ops = model.subgraphs[0].operators;
+    expect(ops.map((o) => o.op)).toEqual(['AVERAGE_POOL_2D', 'RESHAPE']);
+    expect(ops[0].options).toMatchObject({ kind: 'Pool2D', value: { filterHeight: 2, filterWidth: 2, padding: 'VALID' } });
+    expect(model.subgraphs[0].tensors[model.subgraphs[0].outputs[0]].shape).toEqual([1, 3]);
+    // channels: (0+3+6+9)/4, (1+4+7+10)/4, (2+5+8+11)/4
+    expect(run(model, Array.from({ length: 12 }, (_, i) => i))).toEqual([4.5, 5.5, 6.5]);
+  });
+
   it('keeps a ReLU as its own op when the conv output is read twice', () => {
     const spec: KerasModelSpec = {
       topology: {

@@ -9,7 +9,8 @@
  *   the op's fused activation, as the converter fuses them; elsewhere they are RELU / RELU6 ops.
  * - Conv and depthwise conv always get a bias tensor (zeros when the layer has none), as the
  *   converter emits; quantization then gives every conv an int32 bias.
- * - Flatten / Reshape are RESHAPE, GlobalAveragePooling2D is MEAN over H and W, Dropout vanishes.
+ * - Flatten / Reshape are RESHAPE, GlobalAveragePooling2D is MEAN over H and W (or, on request,
+ *   AVERAGE_POOL_2D + RESHAPE), Dropout vanishes.
  * The input is float32 with batch 1. Layers outside this list end in a LabError naming them.
  */
 import { LabError } from '../../errors.js';
@@ -22,6 +23,13 @@ export interface ConvertOptions {
   /** Names the model in errors (e.g. the training script or file). */
   source?: string;
   description?: string;
+  /**
+   * How GlobalAveragePooling2D becomes TFLite: MEAN over H and W (what the TFLite converter emits,
+   * the default) or AVERAGE_POOL_2D over the whole feature map followed by RESHAPE (what
+   * MobileNet v1 / person_detect use; ESP-NN accelerates int8 average pooling but not MEAN, and
+   * TFLite's int8 MEAN rounds differently from TFLM's).
+   */
+  globalAveragePooling?: 'MEAN' | 'AVERAGE_POOL_2D';
 }
 
 interface IrTensor {
@@ -294,8 +302,19 @@ export function convertKerasModel(spec: KerasModelSpec, opts: ConvertOptions = {
       }
       case 'GlobalAveragePooling2D': {
         const x = input(layer);
-        const [, , , ch] = tensors[x].shape;
+        const [, h, w, ch] = tensors[x].shape;
         const keep = c.keepdims === true;
+        if (opts.globalAveragePooling === 'AVERAGE_POOL_2D') {
+          const pooledLayer = { ...layer, name: keep ? layer.name : `${layer.name}/pool` };
+          let t = addOp(pooledLayer, 'AVERAGE_POOL_2D', [x], [1, 1, 1, ch],
+            options.pool2d({ padding: 'VALID', strideH: 1, strideW: 1, filterHeight: h, filterWidth: w }));
+          if (!keep) {
+            const shapeTensor = addTensor({ name: `${layer.name}/shape`, shape: [2], type: 'int32', data: [1, ch] });
+            t = addOp(layer, 'RESHAPE', [t, shapeTensor], [1, ch], options.reshape([1, ch]));
+          }
+          value.set(layer.name, t);
+          break;
+        }
         const axes = addTensor({ name: `${layer.name}/axes`, shape: [2], type: 'int32', data: [1, 2] });
         value.set(layer.name, addOp(layer, 'MEAN', [x, axes], keep ? [1, 1, 1, ch] : [1, ch], options.reducer(keep)));
         break;
