@@ -118,6 +118,21 @@ describe('SerialWire', () => {
     expect(events).toEqual(['disconnect', 'reconnect']);
   });
 
+  it('garbles every byte while host and board run different baud rates', async () => {
+    const { wire, port } = await line(115200, { throttle: false });
+    wire.setBoardBaud(2_000_000);
+    const parts: Uint8Array[] = [];
+    wire.on('data', (b) => parts.push(b));
+    port.write(Buffer.from('SYNC-SYNC-SYNC'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(Buffer.concat(parts).toString('latin1')).not.toContain('SYNC');
+    expect(wire.stats.baudMismatchBytes).toBe(14);
+    wire.setBoardBaud(115200);
+    const ok = collect(wire, 4);
+    port.write(Buffer.from('SYNC'));
+    expect((await ok).bytes.toString()).toBe('SYNC');
+  });
+
   it('rejects fault probabilities outside [0, 1] with a TypeError naming the option', () => {
     const pty = openPty();
     try {

@@ -50,6 +50,8 @@ export interface WireStats {
   bytesToHost: number;
   droppedBytes: number;
   corruptedBytes: number;
+  /** Bytes garbled because host and board ran the line at different baud rates. */
+  baudMismatchBytes: number;
 }
 
 export interface SerialWireEvents {
@@ -176,7 +178,8 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   private connectedFlag = true;
   private closed = false;
   private paused = false;
-  private readonly counters: WireStats = { bytesToBoard: 0, bytesToHost: 0, droppedBytes: 0, corruptedBytes: 0 };
+  private boardBaud: number | undefined;
+  private readonly counters: WireStats = { bytesToBoard: 0, bytesToHost: 0, droppedBytes: 0, corruptedBytes: 0, baudMismatchBytes: 0 };
   private readonly toBoard: Lane;
   private readonly toHost: Lane;
   private readonly drainWaiters: Array<() => void> = [];
@@ -221,6 +224,21 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
     this.counters.bytesToHost = 0;
     this.counters.droppedBytes = 0;
     this.counters.corruptedBytes = 0;
+    this.counters.baudMismatchBytes = 0;
+  }
+
+  /**
+   * The baud rate the board's UART runs at, or undefined when it follows the host (the ROM autobauds
+   * on SYNC; a USB-Serial-JTAG console has no baud rate). When host and board differ by more than 5 %
+   * every byte arrives garbled, as on a real UART - e.g. a flasher that reopens the port at 115200
+   * while the esptool stub still talks at 2 Mbaud.
+   */
+  setBoardBaud(baud: number | undefined): void {
+    this.boardBaud = baud;
+  }
+
+  get boardBaudRate(): number | undefined {
+    return this.boardBaud;
   }
 
   get throttled(): boolean {
@@ -320,6 +338,11 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   }
 
   private applyFaults(bytes: Uint8Array, dir: 'to-board' | 'to-host'): Uint8Array {
+    if (this.boardBaud !== undefined && Math.abs(this.effectiveBaud() - this.boardBaud) > 0.05 * this.boardBaud) {
+      this.counters.baudMismatchBytes += bytes.length;
+      // What a UART sampling at the wrong rate makes of a byte: unrelated bits (framing errors).
+      return bytes.map((b, i) => (b * 167 + i * 89 + 0x5a) & 0xff);
+    }
     const f = this.faults;
     if (!f || (f.direction !== 'both' && f.direction !== dir) || (f.drop === 0 && f.corrupt === 0)) return bytes;
     const out: number[] = [];

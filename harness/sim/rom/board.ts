@@ -182,12 +182,19 @@ export class SimRomBoard extends EventEmitter<SimRomBoardEvents> {
 
   private startLoader(reason: ResetReasonName): void {
     this.modeValue = 'download';
+    // The ROM autobauds on the SYNC pattern, so it follows whatever rate the host uses.
+    this.wire.setBoardBaud(undefined);
     this.bootedApp = undefined;
     this.print(downloadBanner(reason, this.registers.gpio0Low));
     const loader = new RomLoader(this.flash, this.registers, (payload) => this.wire.write(slipEncode(payload)));
     loader.on('exit', (how) => this.onLoaderExit(how));
     loader.on('trace', (line) => this.emit('trace', line));
-    loader.on('baud', (baud) => this.emit('baud', baud));
+    loader.on('baud', (baud) => {
+      this.wire.setBoardBaud(baud);
+      this.emit('baud', baud);
+    });
+    // The stub keeps the rate the ROM autobauded to (the host's rate when it starts).
+    loader.on('stub', () => this.wire.setBoardBaud(this.wire.boardBaudRate ?? this.wire.effectiveBaud()));
     this.loaderValue = loader;
     // Frames are handled one at a time, in order (a compressed block is inflated before the next).
     this.decoder = new SlipDecoder(MAX_FRAME, {
@@ -234,6 +241,8 @@ export class SimRomBoard extends EventEmitter<SimRomBoardEvents> {
   }
 
   private bootApp(reason: ResetReasonName | 'run-user-code'): void {
+    // The app's console rate is the app layer's business (it may set one with wire.setBoardBaud).
+    this.wire.setBoardBaud(undefined);
     const result = bootFromFlash(this.flash, this.registers.chip, reason === 'run-user-code' ? 'RTC_SW_CPU_RST' : reason);
     // Jumping into user code from the loader skips the ROM banner: only the bootloader lines appear.
     const lines = reason === 'run-user-code' ? result.lines.filter((l) => /^[IEW] \(/.test(l)) : result.lines;
