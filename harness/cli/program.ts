@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isLabError } from '../errors.js';
 import { registerFirmware } from './firmware.js';
+import { registerFlash } from './flash.js';
 import { registerModel } from './model.js';
 import { registerRigs } from './rigs.js';
 import { registerValidate } from './validate.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerFirmware(program);
+  registerFlash(program);
   registerModel(program);
   registerRigs(program);
   registerValidate(program);

@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -187,5 +189,45 @@ describe('flashing a simulated ESP32-S3 over a PTY with esptool-js', () => {
     expect(fe.message).toMatch(/^board b5: lost contact while writing .*tinyml_bench\.bin at 0x10000 \(.*\): the flash is now partly written; flash the board again$/);
     expect(fe.regions.map((r) => r.name)).toEqual(['bootloader', 'partition-table']);
     expect(readFileSync(set.flasherArgsPath, 'utf8')).toContain('tinyml_bench.bin'); // the build is untouched
+  });
+});
+
+describe('hil flash (the real CLI) against a simulated board', () => {
+  const hil = fileURLToPath(new URL('../../bin/hil.js', import.meta.url));
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [hil, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+    });
+
+  it('flashes with plain progress lines when stdout is not a TTY, then skips everything the second time', async () => {
+    const small = makeImageSet({ seed: 21, appSize: 200 * 1024, modelSize: 32 * 1024 });
+    try {
+      const b = board('cli0');
+      const first = await run(['flash', 'cli0', '--port', b.path, '--build', small.dir, '--reset', 'none', '--baud', '2000000']);
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain('cli0: connecting to the ROM loader\n');
+      expect(first.stdout).toMatch(/cli0: app: writing 100%\n/);
+      expect(first.stdout).toMatch(/cli0: flashed in [\d.]+ s at 2000000 baud \(watchdog reset\)\n/);
+      expect(first.stdout).toMatch(/cli0: {3}0x010000 app {14}\d+ bytes \(\d+ compressed, \d+ on the wire\)/);
+      const booted = b.mode === 'app' ? b.lastBoot! : await b.nextBoot();
+      expect(booted.app?.description.appElfSha256).toBe(small.appElfSha256);
+
+      b.enterDownloadMode();
+      const second = await run(['flash', 'cli0', '--port', b.path, '--build', small.dir, '--reset', 'none', '--baud', '2000000']);
+      expect(second.code).toBe(0);
+      expect(second.stdout.match(/unchanged, skipped/g)).toHaveLength(4);
+    } finally {
+      small.cleanup();
+    }
+  });
+
+  it('ends a user error in one sentence on stderr with exit code 2', async () => {
+    const missing = path.join(dir, 'no-build');
+    const r = await run(['flash', 'x', '--port', '/dev/null', '--build', missing]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`hil: ${path.join(missing, 'flasher_args.json')} does not exist: point --build at an ESP-IDF build directory (run \`idf.py build\` for this variant first)\n`);
   });
 });
