@@ -48,6 +48,20 @@ describe('SimFlash', () => {
     }
   });
 
+  it('can be given a sector that no longer erases (fault injection)', () => {
+    const flash = SimFlash.open(tempFile(), 1 * MB);
+    try {
+      flash.program(0x2000, Uint8Array.of(0x0f, 0xf0));
+      flash.markBadSector(0x2abc);
+      flash.eraseRange(0x1000, 0x3000);
+      expect([...flash.read(0x2000, 2)]).toEqual([0x0f, 0xf0]); // kept its bits
+      flash.program(0x2000, Uint8Array.of(0xff, 0x3c));
+      expect([...flash.read(0x2000, 2)]).toEqual([0x0f, 0x30]);
+    } finally {
+      flash.close();
+    }
+  });
+
   it('keeps its contents across a restart of the simulator (same file)', () => {
     const file = tempFile();
     const data = new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff);

@@ -33,6 +33,8 @@ function invert(bytes: Uint8Array): Uint8Array {
 
 export class SimFlash {
   private fd: number | undefined;
+  /** Fault injection: sectors that no longer erase (worn-out NOR), keyed by sector start address. */
+  private readonly badSectors = new Set<number>();
   /** Counters for tests and benches: bytes programmed and sectors erased since open. */
   readonly stats = { bytesProgrammed: 0, sectorsErased: 0 };
 
@@ -103,6 +105,16 @@ export class SimFlash {
     this.program(address, data);
   }
 
+  /**
+   * Fault injection: the sector holding `address` stops erasing (a worn-out NOR sector keeps its
+   * bits), so data written there later is ANDed with the old contents - what a flasher's MD5 check
+   * after writing exists to catch.
+   */
+  markBadSector(address: number): void {
+    this.check(address, 1, 'markBadSector');
+    this.badSectors.add(address - (address % FLASH_SECTOR_SIZE));
+  }
+
   eraseSector(address: number): void {
     this.eraseRange(address, FLASH_SECTOR_SIZE);
   }
@@ -113,11 +125,33 @@ export class SimFlash {
       throw new FlashRangeError(`erase of 0x${address.toString(16)}+0x${length.toString(16)} is not on 4 KB sector boundaries`);
     }
     this.check(address, length, 'erase');
+    this.saveBadSectors(address, length);
     const zeros = new Uint8Array(Math.min(CHUNK, length));
     for (let done = 0; done < length; done += zeros.length) {
       writeSync(this.handle(), zeros, 0, Math.min(zeros.length, length - done), address + done);
     }
+    // Bad sectors keep what they held: write their old contents back (rare; only under fault injection).
+    for (const bad of this.badSectors) {
+      if (bad >= address && bad < address + length) this.restoreSector(bad);
+    }
     this.stats.sectorsErased += length / FLASH_SECTOR_SIZE;
+  }
+
+  private readonly badSectorContents = new Map<number, Uint8Array>();
+
+  private saveBadSectors(address: number, length: number): void {
+    for (const bad of this.badSectors) {
+      if (bad >= address && bad < address + length) {
+        const stored = new Uint8Array(FLASH_SECTOR_SIZE);
+        readSync(this.handle(), stored, 0, FLASH_SECTOR_SIZE, bad);
+        this.badSectorContents.set(bad, stored);
+      }
+    }
+  }
+
+  private restoreSector(bad: number): void {
+    const stored = this.badSectorContents.get(bad);
+    if (stored) writeSync(this.handle(), stored, 0, FLASH_SECTOR_SIZE, bad);
   }
 
   eraseAll(): void {

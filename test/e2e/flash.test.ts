@@ -167,6 +167,18 @@ describe('flashing a simulated ESP32-S3 over a PTY with esptool-js', () => {
     }
   });
 
+  it('catches a flash MD5 mismatch after writing (a sector that no longer erases), naming the board and the file', async () => {
+    const b = board('b6');
+    b.flash.program(0x20000, new Uint8Array(16)); // zeros in the app's second 64 KB...
+    b.flash.markBadSector(0x20000); // ...that the erase before writing cannot clear
+    const err = await flashBoard({ board: 'b6', port: b.path, build: set.dir, baud: BAUD, reset: 'none' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FlashError);
+    const fe = err as FlashError;
+    expect(fe.phase).toBe('write');
+    expect(fe.file).toBe(path.join(set.dir, 'tinyml_bench.bin'));
+    expect(fe.message).toMatch(/^board b6: the flash MD5 after writing .*tinyml_bench\.bin at 0x10000 does not match the file: the write was corrupted/);
+  });
+
   it('reports a board that is not in download mode as such', async () => {
     const b = board('b4', 'app'); // blank flash: halted in the bootloader, ROM loader not running
     const err = await flashBoard({ board: 'b4', port: b.path, build: set.dir, baud: BAUD, reset: 'none' }).catch((e: unknown) => e);
