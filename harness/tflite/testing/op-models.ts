@@ -139,11 +139,13 @@ function conv(c: ConvCase): Builder {
     const [dh, dw] = c.dilation ?? [1, 1];
     const x = n.input('input', c.input);
     const wt = n.weights('weights', [c.filters, c.kernel[0], c.kernel[1], ch], 0, c.perChannel ?? true);
-    const bias = c.bias === false ? -1 : n.bias('bias', c.filters, x.scale, wt.scales);
+    // Without a bias the operator gets two inputs: TFLite (not TFLM) rejects an omitted (-1) one.
+    const inputs = [x.index, wt.index];
+    if (c.bias !== false) inputs.push(n.bias('bias', c.filters, x.scale, wt.scales));
     const oh = outSize(c.padding, h, c.kernel[0], sh, dh);
     const ow = outSize(c.padding, w, c.kernel[1], sw, dw);
     const y = n.tensor('output', [b, oh, ow, c.filters], n.accScale(c.kernel[0] * c.kernel[1] * ch, x.scale, wt.scales), 3);
-    n.op('CONV_2D', [x.index, wt.index, bias], [y], options.conv2d({
+    n.op('CONV_2D', inputs, [y], options.conv2d({
       padding: c.padding, strideH: sh, strideW: sw, dilationH: dh, dilationW: dw, fusedActivation: c.activation ?? 'NONE',
     }));
     return [y];
@@ -182,9 +184,10 @@ function fullyConnected(input: number[], units: number, activation: FusedActivat
     const x = n.input('input', input);
     // FULLY_CONNECTED weights are per-tensor (quantization spec).
     const wt = n.weights('weights', [units, depth], 0, false);
-    const bias = withBias ? n.bias('bias', units, x.scale, wt.scales) : -1;
+    const inputs = [x.index, wt.index];
+    if (withBias) inputs.push(n.bias('bias', units, x.scale, wt.scales));
     const y = n.tensor('output', [batches, units], n.accScale(depth, x.scale, wt.scales), 1);
-    n.op('FULLY_CONNECTED', [x.index, wt.index, bias], [y], options.fullyConnected({ fusedActivation: activation }));
+    n.op('FULLY_CONNECTED', inputs, [y], options.fullyConnected({ fusedActivation: activation }));
     return [y];
   };
 }
@@ -331,8 +334,10 @@ export const OP_MODELS: readonly OpModel[] = [
     conv({ input: [1, 8, 8, 3], filters: 5, kernel: [3, 3], padding: 'SAME', stride: [2, 2] })),
   ...variants('CONV_2D', 'conv2d_dilation2', 'SAME padding with dilation 2',
     conv({ input: [1, 9, 9, 2], filters: 3, kernel: [3, 3], padding: 'SAME', dilation: [2, 2] })),
-  ...variants('CONV_2D', 'conv2d_relu6', 'fused RELU6, 1x2 stride, no bias',
-    conv({ input: [1, 6, 6, 4], filters: 6, kernel: [2, 3], padding: 'SAME', stride: [1, 2], activation: 'RELU6', bias: false })),
+  // Every conv model has a bias: the TFLite runtime (unlike TFLM) refuses an int8 CONV_2D without one
+  // (tensorflow lite/kernels/conv.cc: "has_bias was not true"); conv.test.ts covers the bias-less case.
+  ...variants('CONV_2D', 'conv2d_relu6', 'fused RELU6, 2x3 kernel, 1x2 stride',
+    conv({ input: [1, 6, 6, 4], filters: 6, kernel: [2, 3], padding: 'SAME', stride: [1, 2], activation: 'RELU6' })),
   ...variants('CONV_2D', 'conv2d_per_tensor', 'per-tensor weight scale, fused RELU',
     conv({ input: [1, 5, 5, 3], filters: 4, kernel: [3, 3], padding: 'VALID', perChannel: false, activation: 'RELU' }), {}, ['int8']),
   ...variants('CONV_2D', 'conv2d_pointwise', '1x1 pointwise convolution, 2 batches',
