@@ -56,7 +56,7 @@ describe('firmware core on the host (g++ -Werror, sanitizers)', () => {
 
   it('compiles', () => expectBuilt(build));
 
-  for (const suite of ['cycles', 'sha256', 'buffers', 'model_image', 'log_text', 'op_profile']) {
+  for (const suite of ['cycles', 'sha256', 'buffers', 'model_image', 'log_text', 'op_profile', 'tensor_type']) {
     it(`${suite}: every check passes`, () => {
       expectBuilt(build);
       const r = runSuite(build.binary, suite);

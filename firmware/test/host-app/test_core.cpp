@@ -10,6 +10,7 @@
 #include "hil/model_image.hpp"
 #include "hil/op_profile.hpp"
 #include "hil/sha256.hpp"
+#include "hil/tensor_type.hpp"
 #include "host_platform.hpp"
 
 using hil::Placement;
@@ -336,4 +337,17 @@ TEST(op_profile, "events past capacity are counted, not written") {
   profiler.start();
   CHECK_EQ(profiler.count(), 0u);
   CHECK_EQ(profiler.dropped(), 0u);
+}
+
+// ---------------------------------------------------------------------------- tensor types
+
+TEST(tensor_type, "TfLiteType maps to the schema TensorType the protocol carries") {
+  CHECK_EQ(hil::schemaTensorType(1), 0);    // kTfLiteFloat32 -> FLOAT32
+  CHECK_EQ(hil::schemaTensorType(9), 9);    // kTfLiteInt8 -> INT8
+  CHECK_EQ(hil::schemaTensorType(10), 1);   // kTfLiteFloat16 -> FLOAT16
+  CHECK_EQ(hil::schemaTensorType(11), 10);  // kTfLiteFloat64 -> FLOAT64
+  CHECK_EQ(hil::schemaTensorType(19), 18);  // kTfLiteBFloat16 -> BFLOAT16
+  CHECK_EQ(hil::schemaTensorType(0), hil::kNoSchemaType);
+  CHECK_EQ(hil::schemaTensorType(20), hil::kNoSchemaType);  // kTfLiteInt2: no protocol dtype
+  CHECK_EQ(hil::schemaTensorType(-1), hil::kNoSchemaType);
 }
