@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   INT32_MAX, INT32_MIN, activationRangeQuantized, calculateInputRadius, expOnNegativeValues, fixedLogistic,
   fixedTanh, frexp, getReciprocal, multiplyByQuantizedMultiplier, preprocessSoftmaxScaling, quantizeMultiplier,
-  roundingDivideByPOT, saturatingRoundingDoublingHighMul, tfliteRound,
+  requantize, roundingDivideByPOT, saturatingRoundingDoublingHighMul, splitShifts, tfliteRound,
 } from './quant-math.js';
 
 /**
@@ -87,6 +87,21 @@ describe('multiplyByQuantizedMultiplier (double rounding)', () => {
       [7267810, 1314814730, -9, 8691],
     ];
     for (const [x, m, s, r] of oracle) expect(multiplyByQuantizedMultiplier(x, m, s)).toBe(r);
+  });
+});
+
+describe('requantize (the kernels\' pre-split form)', () => {
+  it('equals multiplyByQuantizedMultiplier on 100 000 random accumulators, multipliers and shifts', () => {
+    const next = rng(11);
+    for (let i = 0; i < 100_000; i++) {
+      const shift = (next() >>> 0) % 40 - 31;
+      const x = shift > 0 ? next() >> (shift + 1) : next() >> ((next() >>> 0) % 32);
+      const m = (1 << 30) + ((next() >>> 0) % (1 << 30));
+      const { lefts, rights } = splitShifts([shift]);
+      const got = requantize(x, m, lefts[0], rights[0]);
+      const want = multiplyByQuantizedMultiplier(x, m, shift);
+      if (got !== want) expect([x, m, shift, got]).toEqual([x, m, shift, want]);
+    }
   });
 });
 

@@ -92,6 +92,28 @@ export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shi
   return roundingDivideByPOT(saturatingRoundingDoublingHighMul(shifted, multiplier), right);
 }
 
+/**
+ * multiplyByQuantizedMultiplier with the shift pre-split for a hot loop: `leftFactor` = 2^max(shift, 0),
+ * `rightShift` = max(-shift, 0). Same double rounding, no branches on the data.
+ */
+export function requantize(x: number, multiplier: number, leftFactor: number, rightShift: number): number {
+  const a = Math.imul(x, leftFactor);
+  const ab = a * multiplier;
+  const high = ab > -TWO_52 && ab < TWO_52
+    ? ((ab + 1073741824 - ((a ^ multiplier) >>> 31) * 2147483647) * INV_TWO_31) | 0
+    : saturatingRoundingDoublingHighMul(a, multiplier);
+  const mask = ((1 << rightShift) - 1) | 0;
+  return (high >> rightShift) + ((((mask >> 1) + (high >>> 31)) - (high & mask)) >>> 31);
+}
+
+/** Per-channel shifts split for `requantize`: left factor 2^max(s, 0) (wrapping like C) and right shift max(-s, 0). */
+export function splitShifts(shifts: ArrayLike<number>): { lefts: Int32Array; rights: Int32Array } {
+  return {
+    lefts: Int32Array.from(shifts, (s) => (s > 0 ? (2 ** s) | 0 : 1)),
+    rights: Int32Array.from(shifts, (s) => (s > 0 ? 0 : -s)),
+  };
+}
+
 /** common.h MultiplyByQuantizedMultiplierGreaterThanOne: left shift only, no rounding divide. */
 export function multiplyByQuantizedMultiplierGreaterThanOne(x: number, multiplier: number, leftShift: number): number {
   return saturatingRoundingDoublingHighMul(Math.imul(x, 2 ** leftShift | 0), multiplier);

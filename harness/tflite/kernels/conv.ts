@@ -6,7 +6,7 @@
  * convolution (filter depth < input depth) is supported as the reference kernel does.
  */
 import { shapeSize, type Conv2DOptions } from '../model.js';
-import { multiplyByQuantizedMultiplier } from '../quant-math.js';
+import { multiplyByQuantizedMultiplier, requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun, OpContext } from './common.js';
 import { describeShape, requireRank } from './common.js';
 import { activationRangeFloat, checkBias, convKind, quantizedConvParams } from './conv-params.js';
@@ -159,7 +159,8 @@ function convInt8Blocked(
   const tapCount = taps.length;
   const blockStride = tapCount * fC * BLOCK;
   const acc = new Int32Array(BLOCK);
-  const { multipliers, shifts, outputOffset, actMin, actMax } = q;
+  const { multipliers, outputOffset, actMin, actMax } = q;
+  const { lefts, rights } = splitShifts(q.shifts);
   return () => {
     fill();
     for (let b = 0; b < batches; b++) {
@@ -191,7 +192,7 @@ function convInt8Blocked(
             const n = Math.min(BLOCK, outC - oc0);
             for (let k = 0; k < n; k++) {
               const oc = oc0 + k;
-              const v = multiplyByQuantizedMultiplier((acc[k] + bias[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
+              const v = requantize((acc[k] + bias[oc]) | 0, multipliers[oc], lefts[oc], rights[oc]) + outputOffset;
               out[o + oc] = Math.min(Math.max(v, actMin), actMax);
             }
           }

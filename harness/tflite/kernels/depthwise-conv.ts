@@ -5,7 +5,7 @@
  * channel `ic` with filter [1, H, W, out_channels]; weights are per-channel along dimension 3.
  */
 import { shapeSize, type DepthwiseConv2DOptions } from '../model.js';
-import { multiplyByQuantizedMultiplier } from '../quant-math.js';
+import { requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun } from './common.js';
 import { describeShape, requireRank } from './common.js';
 import { activationRangeFloat, checkBias, convKind, quantizedConvParams } from './conv-params.js';
@@ -101,6 +101,7 @@ function depthwiseInt8(
   const tapCount = taps.length;
   const inChannel = inputChannels(s);
   const { multipliers, shifts, outputOffset, actMin, actMax } = q;
+  const { lefts, rights } = splitShifts(shifts);
   return () => {
     fill();
     let o = 0;
@@ -113,7 +114,7 @@ function depthwiseInt8(
             // int32 accumulation that wraps like C's (Math.imul, | 0).
             let acc = bias[c];
             for (let t = 0, wi = c; t < tapCount; t++, wi += outC) acc = (acc + Math.imul(w[wi], x[p + taps[t]])) | 0;
-            let v = multiplyByQuantizedMultiplier(acc, multipliers[c], shifts[c]) + outputOffset;
+            let v = requantize(acc, multipliers[c], lefts[c], rights[c]) + outputOffset;
             v = Math.min(Math.max(v, actMin), actMax);
             out[o++] = v;
           }

@@ -9,7 +9,7 @@
  */
 import type { FullyConnectedOptions, Tensor } from '../model.js';
 import { shapeSize } from '../model.js';
-import { activationRangeFloat, activationRangeQuantized, multiplyByQuantizedMultiplier, quantizeMultiplier } from '../quant-math.js';
+import { activationRangeFloat, activationRangeQuantized, quantizeMultiplier, requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, OpContext } from './common.js';
 import { describeShape, perTensorQuant } from './common.js';
 import { checkBias, convKind } from './conv-params.js';
@@ -62,7 +62,8 @@ export const prepareFullyConnected: KernelPrepare = (ctx) => {
   const b = bias ? (ctx.data(bias) as Int32Array) : new Int32Array(units);
   const out = ctx.data(output) as Int8Array;
   const shiftedInput = new Int32Array(inputCount);
-  const { inputOffset, filterOffset, outputOffset, multipliers, shifts, actMin, actMax } = p;
+  const { inputOffset, filterOffset, outputOffset, multipliers, actMin, actMax } = p;
+  const { lefts, rights } = splitShifts(p.shifts);
   return () => {
     for (let i = 0; i < inputCount; i++) shiftedInput[i] = x[i] + inputOffset;
     for (let n = 0; n < batches; n++) {
@@ -75,7 +76,7 @@ export const prepareFullyConnected: KernelPrepare = (ctx) => {
         } else {
           for (let d = 0; d < depth; d++) acc += (w[wBase + d] + filterOffset) * shiftedInput[xBase + d];
         }
-        let v = multiplyByQuantizedMultiplier((acc + b[u]) | 0, multipliers[u], shifts[u]) + outputOffset;
+        let v = requantize((acc + b[u]) | 0, multipliers[u], lefts[u], rights[u]) + outputOffset;
         v = v < actMin ? actMin : v > actMax ? actMax : v;
         out[n * units + u] = v;
       }
