@@ -92,3 +92,40 @@ export function sliceOperator(source: Model, opIndex: number): Model {
   }];
   return model;
 }
+
+/**
+ * Keeps the XNNPACK delegate off the weighted operators without dynamic shapes (which make TFLite
+ * re-prepare every inference, a poor speed peer): each CONV_2D / DEPTHWISE_CONV_2D /
+ * FULLY_CONNECTED filter is routed through a RESHAPE to its own shape, so the operator no longer
+ * sees the static weights XNNPACK requires ("expected static read-only tensor") and TFLite runs it
+ * with its own kernel. A RESHAPE is a copy: the arithmetic is unchanged.
+ */
+export function weightsThroughReshape(source: Model): Model {
+  const model = clone(source);
+  const graph = model.subgraphs[0];
+  let opcodeIndex = model.operatorCodes.findIndex((c) => c.builtin === 'RESHAPE' && c.customCode === null);
+  if (opcodeIndex < 0) opcodeIndex = model.operatorCodes.push({ builtin: 'RESHAPE', builtinCode: 22, customCode: null, version: 1 }) - 1;
+  const operators: Operator[] = [];
+  for (const op of graph.operators) {
+    if (['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED'].includes(op.op)) {
+      const filter = graph.tensors[op.inputs[1]];
+      const copy: Tensor = { ...filter, index: graph.tensors.length, name: `${filter.name}/reshaped`, buffer: 0 };
+      graph.tensors.push(copy);
+      const shapeBuffer = model.buffers.push(new Uint8Array(Int32Array.from(filter.shape).buffer)) - 1;
+      const shape: Tensor = {
+        index: graph.tensors.length, name: `${filter.name}/shape`, type: 'int32', shape: [filter.shape.length],
+        buffer: shapeBuffer, quantization: null, isVariable: false,
+      };
+      graph.tensors.push(shape);
+      operators.push({
+        index: 0, opcodeIndex, op: 'RESHAPE', inputs: [filter.index, shape.index], outputs: [copy.index], intermediates: [],
+        options: { kind: 'Reshape', value: { newShape: [...filter.shape] } }, customOptions: null,
+      });
+      operators.push({ ...op, inputs: op.inputs.map((i, k) => (k === 1 ? copy.index : i)) });
+    } else {
+      operators.push(op);
+    }
+  }
+  graph.operators = operators.map((op, i) => ({ ...op, index: i }));
+  return model;
+}
