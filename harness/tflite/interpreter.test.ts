@@ -74,6 +74,15 @@ describe('Interpreter I/O', () => {
       .toThrow("int16.tflite: operator 0 (LOGISTIC): input tensor 't0' is int16; supported: int8 or float32");
   });
 
+  it('refuses a graph whose tensors would exhaust memory, instead of crashing', () => {
+    const g = new GraphBuilder();
+    const x = g.addTensor({ type: 'float32', shape: [1, 100000, 100000] });
+    const y = g.addTensor({ type: 'float32', shape: [1, 100000, 100000] });
+    g.addOperator('RELU', [x], [y]);
+    expect(() => new Interpreter(g.setInputs([x]).setOutputs([y]).build(), { source: 'huge.tflite' }))
+      .toThrow('huge.tflite: the tensors need 76294 MB; the host interpreter holds at most 1024 MB (is the file damaged?)');
+  });
+
   it('fails at construction when a constant buffer is too short', () => {
     const g = new GraphBuilder();
     const x = g.addTensor({ type: 'float32', shape: [1, 2] });

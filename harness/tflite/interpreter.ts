@@ -17,6 +17,9 @@ import { KERNELS, SUPPORTED_OPERATORS } from './kernels/registry.js';
 
 export type { TensorData } from './kernels/common.js';
 
+/** Upper bound on the bytes of all tensors of a graph (TinyML models need a few MB at most). */
+const MAX_TENSOR_MEMORY = 1024 * 2 ** 20;
+
 /** Display name of an operator: the builtin name, or `CUSTOM 'code'`. */
 function operatorName(model: Model, op: Operator): string {
   const code = model.operatorCodes[op.opcodeIndex];
@@ -70,6 +73,7 @@ export class Interpreter {
         `${this.source}: unsupported operators: ${describeUnsupported(unsupported)}; ` +
         `the host interpreter runs only ${SUPPORTED_OPERATORS.join(', ')}`);
     }
+    this.checkMemory(graph);
     this.storage = graph.tensors.map((t) => this.createStorage(model, t));
     this.inputs = graph.inputs.map((i) => this.tensorAt(i, 'subgraph input'));
     this.outputs = graph.outputs.map((i) => this.tensorAt(i, 'subgraph output'));
@@ -127,6 +131,19 @@ export class Interpreter {
     const t = this.graph.tensors[index];
     if (!t) throw new LabError('model-format', `${this.source}: ${role} refers to tensor ${index}, but the subgraph has ${this.graph.tensors.length}`);
     return t;
+  }
+
+  /** A damaged or hostile file must not exhaust memory: refuse graphs whose tensors need more than MAX_TENSOR_MEMORY. */
+  private checkMemory(graph: SubGraph): void {
+    let bytes = 0;
+    for (const t of graph.tensors) {
+      if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) continue; // reported by createStorage
+      bytes += shapeSize(t.shape) * (elementSize(t.type) ?? 0);
+    }
+    if (bytes > MAX_TENSOR_MEMORY) {
+      throw new LabError('model-unsupported',
+        `${this.source}: the tensors need ${(bytes / 2 ** 20).toFixed(0)} MB; the host interpreter holds at most ${MAX_TENSOR_MEMORY / 2 ** 20} MB (is the file damaged?)`);
+    }
   }
 
   private createStorage(model: Model, t: Tensor): TensorData | null {
