@@ -298,7 +298,7 @@ TEST(handler, "ARENA_CONFIG: too small, out of memory, unsupported op, then read
   const uint32_t needed = r[0]->msg.body.error.arg;
   CHECK(needed > 8u);
   CHECK(b.handler.state() == hil::BoardState::ModelReady);
-  CHECK_ERROR(b.arena(400000), ErrorCode::kOutOfMemory, hil::largestAlignedAllocation(320u * 1024));
+  CHECK_ERROR(b.arena(400000), ErrorCode::kOutOfMemory, 320u * 1024);  // arg: the largest free block (all of it)
   CHECK_ERROR(b.arena(1024, Placement::Flash), ErrorCode::kBadArgument, 0);
   r = b.arena(needed);
   CHECK(isType(r, 0, MessageType::kArenaReady));

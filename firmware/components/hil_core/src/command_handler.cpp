@@ -536,10 +536,12 @@ void CommandHandler::onArenaConfig(const Message& m, FrameSink& out) {
     return;
   }
   if (arena_.allocate(platform_, b.size, placement) != Block::Status::Ok) {
-    const uint32_t fits = largestAlignedAllocation(platform_.heap(placement).largestFree);
-    sendError(out, m.request_id, ErrorCode::kOutOfMemory, fits,
-              "no %u-byte block in %s RAM for the arena (largest that fits: %u bytes)", static_cast<unsigned>(b.size),
-              placementName(placement), static_cast<unsigned>(fits));
+    // arg: the largest free block there (PROTOCOL.md "Arena"); an aligned arena of a little less fits.
+    const uint32_t largest = platform_.heap(placement).largestFree;
+    sendError(out, m.request_id, ErrorCode::kOutOfMemory, largest,
+              "no %u-byte block in %s RAM for the arena (largest free block: %u bytes, an arena of %u fits)",
+              static_cast<unsigned>(b.size), placementName(placement), static_cast<unsigned>(largest),
+              static_cast<unsigned>(largestAlignedAllocation(largest)));
     return;
   }
   const RunnerResult result = runner_.prepare(model_, modelSize_, arena_.data(), arena_.size(), &profiler_);
