@@ -132,7 +132,16 @@ bool Uart0Transport::installDriver() {
 }
 
 int Uart0Transport::readDriver(uint8_t* buffer, size_t capacity, TickType_t wait) {
-  return uart_read_bytes(UART_NUM_0, buffer, static_cast<uint32_t>(capacity), wait);
+  // uart_read_bytes blocks until it has `length` bytes or times out, so asking for a whole
+  // buffer would hold a short request back for the full timeout: wait for one byte, then take
+  // what has already arrived.
+  int n = uart_read_bytes(UART_NUM_0, buffer, 1, wait);
+  if (n <= 0 || capacity < 2) return n;
+  size_t buffered = 0;
+  if (uart_get_buffered_data_len(UART_NUM_0, &buffered) != ESP_OK || buffered == 0) return n;
+  if (buffered > capacity - 1) buffered = capacity - 1;
+  const int more = uart_read_bytes(UART_NUM_0, buffer + 1, static_cast<uint32_t>(buffered), 0);
+  return more > 0 ? n + more : n;
 }
 
 bool Uart0Transport::writeDriver(const uint8_t* data, size_t length, TickType_t /*wait*/) {
