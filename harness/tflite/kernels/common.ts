@@ -65,8 +65,29 @@ export function perTensorQuant(ctx: OpContext, t: Tensor, role: string): { scale
   if (q.scale.length !== 1) {
     return ctx.fail(`${role} tensor '${t.name}' has ${q.scale.length} scales; this operator needs per-tensor quantization`);
   }
+  checkScales(ctx, t, role);
   return { scale: q.scale[0], zeroPoint: q.zeroPoint[0] ?? 0 };
 }
+
+/** Scales must be finite and positive, zero points integers (a damaged file can hold anything). */
+export function checkScales(ctx: OpContext, t: Tensor, role: string): void {
+  const q = t.quantization;
+  if (!q) return;
+  const bad = q.scale.findIndex((s) => !Number.isFinite(s) || s <= 0);
+  if (bad >= 0) ctx.fail(`${role} tensor '${t.name}' has scale ${q.scale[bad]}; scales must be positive numbers`);
+  const badZero = q.zeroPoint.findIndex((z) => !Number.isInteger(z) || Math.abs(z) > 2 ** 31);
+  if (badZero >= 0) ctx.fail(`${role} tensor '${t.name}' has zero point ${q.zeroPoint[badZero]}; zero points must be integers`);
+}
+
+/** Fails unless every named value is a positive integer (strides, dilations, filter sizes). */
+export function requirePositiveIntegers(ctx: OpContext, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (!Number.isInteger(v) || v <= 0) ctx.fail(`${name} is ${v}; a positive integer is required`);
+  }
+}
+
+/** Largest padded window input (elements) a windowed kernel may allocate: far above any TinyML layer. */
+export const MAX_WINDOW_ELEMENTS = 64 * 2 ** 20;
 
 /** Values of a constant int32/int64 tensor (axes, paddings, shapes). */
 export function constantInts(ctx: OpContext, t: Tensor, role: string): number[] {

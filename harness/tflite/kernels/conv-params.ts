@@ -6,7 +6,7 @@ import type { Conv2DOptions, Tensor } from '../model.js';
 import { shapeSize } from '../model.js';
 import { activationRangeFloat, activationRangeQuantized, quantizeMultiplier } from '../quant-math.js';
 import type { OpContext } from './common.js';
-import { perTensorQuant, requireType } from './common.js';
+import { checkScales, perTensorQuant, requireType } from './common.js';
 
 export interface QuantizedConvParams {
   inputOffset: number;
@@ -30,6 +30,7 @@ export function quantizedConvParams(
   const outQ = perTensorQuant(ctx, output, 'output');
   const fq = filter.quantization;
   if (!fq || fq.scale.length === 0) return ctx.fail(`filter tensor '${filter.name}' has no quantization parameters`);
+  checkScales(ctx, filter, 'filter');
   if (fq.scale.length !== 1 && fq.scale.length !== channels) {
     return ctx.fail(`filter tensor '${filter.name}' has ${fq.scale.length} scales for ${channels} output channels`);
   }

@@ -8,7 +8,7 @@
 import { shapeSize, type Conv2DOptions } from '../model.js';
 import { multiplyByQuantizedMultiplier, requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun, OpContext } from './common.js';
-import { describeShape, requireRank } from './common.js';
+import { MAX_WINDOW_ELEMENTS, describeShape, requirePositiveIntegers, requireRank } from './common.js';
 import { activationRangeFloat, checkBias, convKind, quantizedConvParams } from './conv-params.js';
 import { paddedFloatInput, paddedInt8Input } from './padded-input.js';
 import { computeWindow } from './padding.js';
@@ -31,13 +31,14 @@ export const prepareConv2D: KernelPrepare = (ctx) => {
   const groups = inC / fC;
   if (outC % groups !== 0) return ctx.fail(`${outC} filters cannot be split into ${groups} groups`);
   checkBias(ctx, bias, outC);
-  if (o.strideH <= 0 || o.strideW <= 0 || o.dilationH <= 0 || o.dilationW <= 0) {
-    return ctx.fail(`strides (${o.strideH}, ${o.strideW}) and dilations (${o.dilationH}, ${o.dilationW}) must be positive`);
-  }
+  requirePositiveIntegers(ctx, { stride_h: o.strideH, stride_w: o.strideW, dilation_h: o.dilationH, dilation_w: o.dilationW });
   const win = computeWindow(o.padding, inH, inW, fH, fW, o.strideH, o.strideW, o.dilationH, o.dilationW);
   const expected = [batches, win.outHeight, win.outWidth, outC];
   if (output.shape.join() !== expected.join()) {
     return ctx.fail(`output shape ${describeShape(output.shape)} does not match ${o.padding} padding (expected ${describeShape(expected)})`);
+  }
+  if (batches * (inH + (fH - 1) * o.dilationH + o.strideH) * (inW + (fW - 1) * o.dilationW + o.strideW) * inC > MAX_WINDOW_ELEMENTS) {
+    return ctx.fail(`filter ${fH}x${fW} with dilation (${o.dilationH}, ${o.dilationW}) and stride (${o.strideH}, ${o.strideW}) spans far more than the ${inH}x${inW} input`);
   }
   const geometry = {
     batches, height: inH, width: inW, channels: inC, padTop: win.padTop, padLeft: win.padLeft,

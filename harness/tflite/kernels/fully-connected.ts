@@ -11,7 +11,7 @@ import type { FullyConnectedOptions, Tensor } from '../model.js';
 import { shapeSize } from '../model.js';
 import { activationRangeFloat, activationRangeQuantized, quantizeMultiplier, requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, OpContext } from './common.js';
-import { describeShape, perTensorQuant } from './common.js';
+import { checkScales, describeShape, perTensorQuant } from './common.js';
 import { checkBias, convKind } from './conv-params.js';
 
 export const prepareFullyConnected: KernelPrepare = (ctx) => {
@@ -95,6 +95,7 @@ function quantizedFcParams(
   const outQ = perTensorQuant(ctx, output, 'output');
   const fq = filter.quantization;
   if (!fq || fq.scale.length === 0) return ctx.fail(`filter tensor '${filter.name}' has no quantization parameters`);
+  checkScales(ctx, filter, 'filter');
   const multipliers = new Int32Array(units);
   const shifts = new Int32Array(units);
   let filterOffset = 0;

@@ -7,7 +7,7 @@
 import type { Pool2DOptions } from '../model.js';
 import { activationRangeFloat, activationRangeQuantized } from '../quant-math.js';
 import type { KernelPrepare, KernelRun, OpContext } from './common.js';
-import { describeShape, perTensorQuant, requireRank, requireType } from './common.js';
+import { describeShape, perTensorQuant, requirePositiveIntegers, requireRank, requireType } from './common.js';
 import { computeWindow } from './padding.js';
 
 interface PoolGeometry {
@@ -25,9 +25,7 @@ function preparePool(ctx: OpContext): { o: Pool2DOptions; g: PoolGeometry; kind:
   requireRank(ctx, output, 'output', 4);
   requireType(ctx, input, 'input', ['int8', 'float32']);
   if (output.type !== input.type) return ctx.fail(`output type ${output.type} differs from input type ${input.type}`);
-  if (o.strideH <= 0 || o.strideW <= 0 || o.filterHeight <= 0 || o.filterWidth <= 0) {
-    return ctx.fail(`strides (${o.strideH}, ${o.strideW}) and filter (${o.filterHeight}, ${o.filterWidth}) must be positive`);
-  }
+  requirePositiveIntegers(ctx, { stride_h: o.strideH, stride_w: o.strideW, filter_height: o.filterHeight, filter_width: o.filterWidth });
   const [batches, inH, inW, channels] = input.shape;
   const win = computeWindow(o.padding, inH, inW, o.filterHeight, o.filterWidth, o.strideH, o.strideW, 1, 1);
   const expected = [batches, win.outHeight, win.outWidth, channels];
