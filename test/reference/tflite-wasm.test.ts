@@ -267,7 +267,7 @@ describe('TFLite WASM runtime vs the interpreter (needs Chromium)', () => {
       }, 600_000);
     }
 
-    it('the float twin of person_detect (a 2 MB float model) agrees within 1e-5', async () => {
+    it('the float twin of person_detect (the same graph with float32 weights) agrees within 1e-5', async () => {
       const model = floatTwin(load('tflite-micro/person_detect.tflite'));
       const sets = randomSets(model, seedOf('person_detect_float'), [-1, 1]);
       const ours = runOurs(model, sets);
