@@ -10,7 +10,7 @@
  */
 import { LabError } from '../errors.js';
 import type { Model, Operator, SubGraph, Tensor } from './model.js';
-import { elementSize, shapeSize } from './model.js';
+import { elementSize, operatorName, shapeSize } from './model.js';
 import type { KernelRun, OpContext, TensorData } from './kernels/common.js';
 import { failUnsupported, typeRange } from './kernels/common.js';
 import { KERNELS, SUPPORTED_OPERATORS } from './kernels/registry.js';
@@ -19,13 +19,6 @@ export type { TensorData } from './kernels/common.js';
 
 /** Upper bound on the bytes of all tensors of a graph (TinyML models need a few MB at most). */
 const MAX_TENSOR_MEMORY = 1024 * 2 ** 20;
-
-/** Display name of an operator: the builtin name, or `CUSTOM 'code'`. */
-function operatorName(model: Model, op: Operator): string {
-  const code = model.operatorCodes[op.opcodeIndex];
-  if (code?.builtin === 'CUSTOM') return `CUSTOM '${code.customCode ?? ''}'`;
-  return code?.builtin ?? op.op;
-}
 
 /** Every operator of the main subgraph the interpreter cannot run, with its operator index. */
 export function unsupportedOperators(model: Model): { index: number; op: string }[] {
