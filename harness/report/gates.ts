@@ -94,7 +94,17 @@ function mismatchGate(gate: ScenarioGate & { metric: 'outputs.mismatches'; max: 
   return out;
 }
 
-export function evaluateRunGates(gates: readonly ScenarioGate[], candidate: GateRun, baseline: GateRun | undefined, noBaselineReason: string): GatesSummary {
+/**
+ * Every gate for every variant in its scope. Without a baseline, gates that need one are skipped
+ * with `noBaselineReason`, or are errors when `baselineBroken` (a baseline is set but unusable).
+ */
+export function evaluateRunGates(
+  gates: readonly ScenarioGate[],
+  candidate: GateRun,
+  baseline: GateRun | undefined,
+  noBaselineReason: string,
+  baselineBroken = false,
+): GatesSummary {
   const results: GateVerdict[] = [];
   const byId = new Map(candidate.variants.map((v) => [v.id, v]));
   const baseById = new Map((baseline?.variants ?? []).map((v) => [v.id, v]));
@@ -118,8 +128,8 @@ export function evaluateRunGates(gates: readonly ScenarioGate[], candidate: Gate
         continue;
       }
       if (!baseline) {
-        skippedForBaseline = true;
-        results.push(verdict(gate, id, 'skipped', `${gate.metric}: ${noBaselineReason}`));
+        skippedForBaseline = !baselineBroken;
+        results.push(verdict(gate, id, baselineBroken ? 'error' : 'skipped', `${gate.metric}: ${noBaselineReason}`));
         continue;
       }
       const b = baseById.get(id);

@@ -59,6 +59,8 @@ export interface BuildOptions {
   baseline?: RunResults;
   /** Why there is no baseline (shown where gates were skipped). */
   noBaselineReason?: string;
+  /** The baseline exists but cannot be used (its journal is gone): gates that need it are errors. */
+  baselineError?: string;
   /** Earlier runs of the scenario from the history store, for the trend and its change points. */
   history?: MetricHistory;
   /** Significance level of the comparison tables (after Holm); default 0.05. Gates carry their own. */
@@ -444,7 +446,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     baseView = { runId: base.run.id, variants: base.variants, samples: base.samples, fingerprints: fps, planned: new Set(base.variants.map((v) => v.id)) };
   }
   const noBaselineReason = options.noBaselineReason ?? 'no baseline run to compare with (set one with hil baseline set <run-id>)';
-  const gates = evaluateRunGates(options.gates ?? [], candidateView, baseView, noBaselineReason);
+  const gates = evaluateRunGates(options.gates ?? [], candidateView, baseView, options.baselineError ?? noBaselineReason, options.baselineError !== undefined);
 
   // Trend: the history store's earlier runs plus this one, per variant, with change points.
   let trend: Trend | undefined;
