@@ -7,6 +7,7 @@ import { ExitCode, isLabError } from '../errors.js';
 import { registerFirmware } from './firmware.js';
 import { registerFlash } from './flash.js';
 import { registerModel } from './model.js';
+import { registerReport } from './report.js';
 import { registerRigs } from './rigs.js';
 import { registerValidate } from './validate.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerFirmware(program);
   registerFlash(program);
   registerModel(program);
+  registerReport(program);
   registerRigs(program);
   registerValidate(program);
   return program;
