@@ -250,7 +250,8 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     const passed = mine.filter((w) => w.result.status === 'passed' && w.sorted && w.sorted.length > 0);
     const count = (s: TrialStatus): number => mine.filter((w) => w.result.status === s).length;
     const vw: string[] = [];
-    const boards = [...new Set(passed.map((w) => w.result.board))];
+    const boardOrder = [...plan.boards, ...new Set(works.map((w) => w.result.board))];
+    const boards = [...new Set(passed.map((w) => w.result.board))].sort((a, b) => boardOrder.indexOf(a) - boardOrder.indexOf(b));
     const byBoard = new Map<string, Float64Array>();
     const fpByBoard = new Map<string, Fingerprint>();
     const boardResults: VariantResults['boards'] = [];
