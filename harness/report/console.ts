@@ -181,7 +181,7 @@ export class ConsoleReporter implements Reporter {
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}]`;
       const what = b.state === 'quarantined' ? 'QUARANTINED' : b.current ? `${b.current} (${fmtDuration(ts - (b.since ?? ts))})` : b.done === b.total ? 'done' : 'idle';
       const beta = etaMs(b);
-      lines.push(`  ${id} ${bar} ${b.done}/${b.total} ${beta !== undefined && b.done < b.total ? `ETA ${fmtDuration(beta)} ` : ''}${what}`);
+      lines.push(`  ${id} ${bar} ${b.done}/${b.total} ${beta !== undefined && b.done < b.total && b.state !== 'quarantined' ? `ETA ${fmtDuration(beta)} ` : ''}${what}`);
     }
     this.clearBlock();
     this.out.write(lines.map((l) => ([...l].length > width ? `${[...l].slice(0, width - 3).join('')}...` : l)).join('\n') + '\n');

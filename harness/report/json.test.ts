@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { JsonReporter, RESULTS_SCHEMA_ID } from './json.js';
+import { buildRunResults } from './results.js';
+import type { RunResults } from './results-types.js';
+import { reportFixture } from './testing/fixture.js';
+import { syntheticRun, type SyntheticRunOptions } from './testing/synthetic-run.js';
+
+const schemaFile = new URL('../schemas/results.schema.json', import.meta.url);
+const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as { $id: string };
+// Strict: a keyword typo in the published schema is a bug.
+const validate = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true }).compile(schema);
+
+function written(results: RunResults): unknown {
+  const dir = mkdtempSync(path.join(tmpdir(), 'hil-json-'));
+  try {
+    const [file] = new JsonReporter().onEnd(results, { outDir: dir, files: [] });
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cases: Array<[string, SyntheticRunOptions]> = [
+  ['a retried trial and a quarantined board', { retryTrial: 'esp-nn/cnn-int8/65536-internal/240mhz@sim-1#1', quarantine: { board: 'sim-3', afterTrials: 4 } }],
+  ['an interrupted run', { interruptAfterTrials: 7 }],
+  ['a journal that ends without run.finished', { crashAfterTrials: 3 }],
+  ['a run that failed at the start', { failRun: true }],
+  ['a failed trial', { failTrial: 'reference/cnn-int8/65536-psram/240mhz@sim-2#2' }],
+  ['one board and one sample per trial', { boards: 1, rounds: 1, samples: 1, warmup: 0, accuracyInputs: 0, profile: false }],
+];
+
+describe('results.json', () => {
+  it('validates against the published schema (the fixture run with baseline, gates and trend)', () => {
+    const doc = written(reportFixture().results) as Record<string, unknown>;
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(doc.$schema).toBe(RESULTS_SCHEMA_ID);
+    expect(schema.$id).toBe(RESULTS_SCHEMA_ID);
+    expect(doc).not.toHaveProperty('samples');
+  });
+
+  it.each(cases)('validates for %s', (_name, options) => {
+    const run = syntheticRun(options);
+    const doc = written(buildRunResults(run.events, { gates: run.scenario.gates }));
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+  });
+
+  it('writes statistics that do not exist as null, never NaN', () => {
+    const run = syntheticRun({ boards: 1, rounds: 1, samples: 1, warmup: 0 });
+    const doc = written(buildRunResults(run.events)) as { trials: Array<{ latency: { stddev: unknown; medianCI: { lower: unknown } } }> };
+    expect(doc.trials[0].latency.stddev).toBeNull();
+    expect(doc.trials[0].latency.medianCI.lower).toBeNull();
+  });
+
+  it('the schema rejects what is not results', () => {
+    const doc = written(buildRunResults(syntheticRun({ boards: 1, rounds: 1, samples: 5 }).events)) as Record<string, unknown>;
+    expect(validate({ ...doc, exitCode: 3 })).toBe(false);
+    expect(validate({ ...doc, extra: true })).toBe(false);
+    const { run: _run, ...noRun } = doc;
+    expect(validate(noRun)).toBe(false);
+  });
+});
