@@ -35,6 +35,11 @@ interface CommonOptions {
 
 const storeFile = (o: CommonOptions): string => o.store ?? path.join(o.reportsDir, 'history.sqlite');
 const out = (text: string): void => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); };
+/** A path as the user would type it: relative when under the working directory. */
+const shown = (f: string): string => {
+  const rel = path.relative(process.cwd(), f);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : f;
+};
 
 /**
  * The scenario a run used, for its gates and baseline policy: `--scenario`, else the file named in
@@ -47,8 +52,10 @@ function scenarioFor(started: RunStartedEvent, explicit: string | undefined, war
     warnings.push(`the scenario file ${file} is not here, so no gate was evaluated (give it with --scenario <file>)`);
     return undefined;
   }
-  const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
-  if (sha !== started.scenario.sha256) warnings.push(`${file} changed since the run (sha256 differs): its current gates were used`);
+  if (!explicit) {
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    if (sha !== started.scenario.sha256) warnings.push(`${file} changed since the run (sha256 differs): its current gates were used`);
+  }
   try {
     return loadScenario(file);
   } catch (e) {
@@ -74,11 +81,11 @@ async function reportCommand(ref: string, opts: CommonOptions & { scenario?: str
     ...(scenario ? { scenario } : {}),
     store: opts.history ? storeFile(opts) : false,
     reportsDir: opts.reportsDir,
-    journalPath: path.relative(process.cwd(), file) || file,
+    journalPath: shown(file),
     console: new ConsoleReporter({ progress: false }),
     warnings,
   });
-  out(`wrote ${result.files.map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+  out(`wrote ${result.files.map(shown).join(', ')}`);
   return result.exitCode;
 }
 
@@ -137,7 +144,7 @@ async function compareCommand(refA: string, refB: string, opts: CommonOptions & 
   writeFileSync(`${stem}.md`, markdownSummary(results));
   writeFileSync(`${stem}.html`, reportHtml(results, { title: `Comparison with ${startedA.runId}` }));
   writeFileSync(`${stem}.json`, `${toJson(resultsDocument(results))}\n`);
-  lines.push('', `wrote ${[`${stem}.md`, `${stem}.html`, `${stem}.json`].map((f) => path.relative(process.cwd(), f) || f).join(', ')}`);
+  lines.push('', `wrote ${[`${stem}.md`, `${stem}.html`, `${stem}.json`].map(shown).join(', ')}`);
   lines.push(`exit ${results.exitCode}: ${results.exitReason}`);
   out(lines.join('\n'));
   return results.exitCode;
