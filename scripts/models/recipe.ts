@@ -12,6 +12,6 @@ export const recipe = {
   /** Training schedules (scripts/models/train.ts): Adam, sparse cross-entropy, batch 64. */
   training: {
     cnn: { epochs: 5, batchSize: 64, learningRate: 1e-3, decay: 0.6 },
-    mobilenet: { epochs: 6, batchSize: 64, learningRate: 2e-3, decay: 0.6 },
+    mobilenet: { epochs: 4, batchSize: 64, learningRate: 2e-3, decay: 0.6 },
   },
 } as const;

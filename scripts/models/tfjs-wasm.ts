@@ -156,6 +156,50 @@ function registerLoop(name: string, inputNames: string[], compute: (data: Float3
 }
 
 /**
+ * dx of a stride-1 convolution is itself a convolution of dy with the filter rotated by 180 degrees
+ * and its in/out channels swapped ("full" correlation: padding kh-1-top above, kh-1-bottom below).
+ * XNNPACK runs that 2-3x faster than the wasm backend's own Conv2DBackpropInput. Every convolution
+ * the demo models have is stride 1; other cases go to the wasm kernel.
+ */
+function registerFastConvBackpropInput(): void {
+  const original = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (!original || (original as { fast?: boolean }).fast) return;
+  tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  const config = {
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    fast: true,
+    kernelFunc: (args: Parameters<typeof original.kernelFunc>[0]) => {
+      const attrs = args.attrs as Attrs;
+      const [sh, sw] = pair(attrs.strides);
+      const [dh, dw] = pair(attrs.dilations ?? 1);
+      const pad = attrs.pad;
+      const format = attrs.dataFormat ?? 'NHWC';
+      if (sh !== 1 || sw !== 1 || dh !== 1 || dw !== 1 || (pad !== 'same' && pad !== 'valid') || format !== 'NHWC') return original.kernelFunc(args);
+      const wasm = args.backend as unknown as WasmBackendLike;
+      const dyInfo = args.inputs.dy as tf.TensorInfo;
+      const filterInfo = args.inputs.filter as tf.TensorInfo;
+      const inputShape = attrs.inputShape as number[];
+      const info = convInfo(inputShape, filterInfo.shape, { ...attrs, dilations: 1 }, false);
+      const [kh, kw] = filterInfo.shape;
+      const { top, bottom, left, right } = info.padInfo;
+      const result = tf.tidy(() => {
+        const dy = tf.tensor4d(wasm.readSync(dyInfo.dataId) as Float32Array, dyInfo.shape as [number, number, number, number], 'float32');
+        const w = tf.tensor4d(wasm.readSync(filterInfo.dataId) as Float32Array, filterInfo.shape as [number, number, number, number], 'float32');
+        const rotated = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+        const padded = tf.pad(dy, [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]]);
+        return tf.conv2d(padded, rotated, 1, 'valid');
+      });
+      const values = result.dataSync();
+      const shape = result.shape;
+      result.dispose();
+      return wasm.makeOutput(shape, 'float32', undefined, values);
+    },
+  };
+  tf.registerKernel(config as tf.KernelConfig);
+}
+
+/**
  * A faster `Tile` for the one case training hits hard: tfjs's batch-norm gradient tiles each
  * per-channel statistic [1,1,1,C] to the activation shape (tfjs-core FusedBatchNorm_grad), and the
  * wasm Tile kernel computes every output index separately. When only leading dimensions are
@@ -200,6 +244,7 @@ export function useWasmBackend(): Promise<void> {
     registerComposite('Conv2DBackpropFilter', ['x', 'dy'], ([x, dy], a) => conv2dBackpropFilter(x, dy, a));
     registerLoop('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], ([x, dy], [xShape], a) => depthwiseBackpropFilter(x, dy, xShape, a));
     registerFastTile();
+    registerFastConvBackpropInput();
     registerLoop('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], ([dy, f], [, fShape], a) => depthwiseBackpropInput(dy, f, fShape, a));
   })();
   return ready;
