@@ -4,11 +4,13 @@
  * Needs neither ../shared nor the Fashion-MNIST package.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { top1Accuracy } from '../../harness/datasets/accuracy.js';
-import { loadDemoEvalSet } from '../../harness/datasets/demo-sets.js';
+import { demoSetFiles, loadDemoEvalSet } from '../../harness/datasets/demo-sets.js';
+import { quantizeFile } from '../../harness/cli/quantize.js';
 import { readModel } from '../../harness/tflite/reader.js';
 import type { DemoMetrics } from '../../scripts/models/build.js';
 import { repoRoot } from '../shared.js';
@@ -45,6 +47,15 @@ describe('the checked-in demo models', () => {
       expect([input.type, input.shape, input.quantization!.scale[0], input.quantization!.zeroPoint[0]]).toEqual(['int8', [1, 28, 28, 1], Math.fround(1 / 255), -128]);
       expect([output.type, output.shape, output.quantization!.scale[0], output.quantization!.zeroPoint[0]]).toEqual(['int8', [1, 10], 1 / 256, -128]);
     }
+  });
+
+  it.each(['cnn', 'mobilenet'])('hil model quantize reproduces fashion_%s_int8.tflite byte for byte from the float model and the calibration set', (arch) => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'hil-demo-')), 'int8.tflite');
+    const summary = quantizeFile(path.join(demoDir, `fashion_${arch}_float.tflite`), {
+      calibration: demoSetFiles.calibrationImages, out, io: 'int8', calibrationMethod: 'minmax', percentile: 99.99, pixelScale: 1 / 255, pixelOffset: 0,
+    });
+    expect(summary.calibration.samples).toBe(500);
+    expect(Buffer.compare(readFileSync(out), readFileSync(path.join(demoDir, `fashion_${arch}_int8.tflite`)))).toBe(0);
   });
 
   it('are the files the README describes (sha256)', () => {
