@@ -172,6 +172,9 @@ describe('history store queries', () => {
     expect(h[0]).toMatchObject({ board: 'sim-2', model: 'canary-int8', n: 30, verdict: 'ok', simulated: true });
     expect(h[0].medianUs).toBeGreaterThan(3800);
     expect(store.canaryHistory('sim-9')).toEqual([]);
+    expect(store.canaryHistory('sim-2', { simulated: false }).map((c) => c.runId)).toEqual(['night-7']);
+    expect(store.canaryMedians('sim-2', 'canary-int8', true, 2)).toEqual(store.canaryHistory('sim-2', { simulated: true, limit: 2 }).map((c) => c.medianUs));
+    expect(store.canaryMedians('sim-2', 'other-key', true)).toEqual([]);
     store.close();
   });
 

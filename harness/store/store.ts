@@ -232,11 +232,20 @@ export class HistoryStore {
     }));
   }
 
-  /** A board's canaries, oldest first (the last `limit`, default 20), optionally of one canary model. */
-  canaryHistory(board: string, options: { model?: string; limit?: number } = {}): CanaryRecord[] {
+  /**
+   * A board's canaries, oldest first (the last `limit`, default 20), optionally of one canary key
+   * (the `model` of board.canary: canary model, firmware variant and clock) and of simulated or
+   * real runs only.
+   */
+  canaryHistory(board: string, options: { model?: string; limit?: number; simulated?: boolean } = {}): CanaryRecord[] {
+    const where = ['board = @board'];
+    if (options.model !== undefined) where.push('model = @model');
+    if (options.simulated !== undefined) where.push('simulated = @simulated');
     const rows = this.db.prepare(`SELECT * FROM (SELECT run_id, board, mac, at, model, n, median_us, history_median_us, drift_pct, verdict, simulated
-        FROM canaries WHERE board = @board ${options.model !== undefined ? 'AND model = @model' : ''} ORDER BY at DESC, run_id DESC LIMIT @limit)
-      ORDER BY at, run_id`).all({ board, model: options.model, limit: options.limit ?? 20 }) as Array<{
+        FROM canaries WHERE ${where.join(' AND ')} ORDER BY at DESC, run_id DESC LIMIT @limit)
+      ORDER BY at, run_id`).all({
+      board, model: options.model, limit: options.limit ?? 20, simulated: options.simulated === undefined ? undefined : options.simulated ? 1 : 0,
+    }) as Array<{
       run_id: string; board: string; mac: string | null; at: string; model: string; n: number; median_us: number;
       history_median_us: number | null; drift_pct: number | null; verdict: string; simulated: number;
     }>;
@@ -246,6 +255,14 @@ export class HistoryStore {
       ...(r.drift_pct !== null ? { driftPct: r.drift_pct } : {}),
       verdict: r.verdict, simulated: r.simulated === 1,
     }));
+  }
+
+  /**
+   * The board's earlier canary medians (us) under one key, oldest first: the shape the scheduler's
+   * canary check asks for (harness/lab/canary.ts `CanaryHistory`).
+   */
+  canaryMedians(board: string, key: string, simulated: boolean, limit = 20): number[] {
+    return this.canaryHistory(board, { model: key, simulated, limit }).map((c) => c.medianUs);
   }
 
   /** Stored per-trial rows of a run (status and summary statistics). */
