@@ -1,0 +1,104 @@
+/**
+ * The first step of a trial: make sure the board runs the firmware build the trial needs
+ * (ARCHITECTURE.md pipeline: "flash if the board's firmware hash differs").
+ *
+ * - The board already runs it: its HELLO names the variant (and, when the lab has the build
+ *   directory, its app sha256 equals the image's esp_app_desc_t): nothing to do. The planner
+ *   orders each board's queue so this is the common case.
+ * - A real board and a build directory `firmware/build/<build>/` with flasher_args.json: release
+ *   the port, flash it with `flashBoard` (regions whose MD5 already matches are skipped), take the
+ *   port back and check the HELLO's app sha256 against the image just written.
+ * - A simulated board: SIM_SET_VARIANT makes it reboot into the variant (PROTOCOL.md "Simulation
+ *   only"), until simulated boards are flashed with image sets as well.
+ * - Otherwise the trial cannot run here, and says which build to make.
+ */
+import path from 'node:path';
+import type { BoardIdentity } from '../protocol/index.js';
+import { flashBoard } from '../flash/flasher.js';
+import type { FirmwareBuild } from './plan.js';
+import type { NewLabEvent } from './events.js';
+import { readBuildInfo, type BuildInfo } from './fingerprint.js';
+import { boardFailure, trialFailure } from './failures.js';
+import type { BoardSlot } from './slot.js';
+
+export interface FirmwareEnv {
+  firmwareDir: string;
+  timeouts: { flashMs: number; helloMs: number; connectMs: number };
+  emit: (e: NewLabEvent) => void;
+  /** Runs a step under the trial's stop signal and a time limit. */
+  step: <T>(name: string, ms: number, work: () => Promise<T>) => Promise<T>;
+}
+
+const buildInfos = new Map<string, BuildInfo | undefined>();
+
+/** The build directory's identity (read once per run and build). */
+export function buildInfoOf(firmwareDir: string, buildId: string): BuildInfo | undefined {
+  const key = `${firmwareDir}\0${buildId}`;
+  if (!buildInfos.has(key)) buildInfos.set(key, readBuildInfo(firmwareDir, buildId));
+  return buildInfos.get(key);
+}
+
+function runsBuild(id: BoardIdentity, build: FirmwareBuild, info: BuildInfo | undefined): boolean {
+  if (id.variant !== build.variant) return false;
+  if (info && id.appSha256 !== info.appSha256) return false;
+  return true;
+}
+
+/** Brings the board onto `build`; returns the build directory's identity when the lab has one. */
+export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env: FirmwareEnv): Promise<BuildInfo | undefined> {
+  const board = slot.board;
+  const identity = board.identity;
+  if (!identity) throw new Error(`ensureFirmware: board ${slot.id} has not said hello`);
+  const info = buildInfoOf(env.firmwareDir, build.id);
+  if (runsBuild(identity, build, info)) return info;
+
+  const buildLabel = path.join('firmware', 'build', build.id);
+  const serial = slot.config.transport.serial;
+  if (info && !slot.config.simulated && serial?.port && board.release) {
+    slot.setState('flashing', `flashing ${build.id}`);
+    slot.forget();
+    await board.release();
+    const started = Date.now();
+    try {
+      const report = await env.step(`flashing ${build.id}`, env.timeouts.flashMs, () => flashBoard({
+        board: slot.id, port: serial.port!, build: info.dir, baud: serial.flashBaud, reset: serial.reset,
+      }));
+      env.emit({
+        type: 'board.flashed', board: slot.id, build: build.id, ok: true,
+        regions: report.regions.map((r) => ({ address: r.offset, file: r.file, bytes: r.bytes, skipped: r.action === 'skipped', wireBytes: r.wireBytes, seconds: r.seconds })),
+      });
+    } catch (e) {
+      env.emit({
+        type: 'board.flashed', board: slot.id, build: build.id, ok: false, regions: [],
+        error: { code: (e as { code?: string }).code ?? 'flash', message: e instanceof Error ? e.message : String(e) },
+      });
+      throw boardFailure(`board ${slot.id}: flashing ${buildLabel} failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${e instanceof Error ? e.message : String(e)}`, 'flash', e);
+    }
+    slot.setState('booting', `booting ${build.id}`);
+    const fresh = await env.step('hello after flashing', env.timeouts.connectMs + env.timeouts.helloMs, () => board.connect(env.timeouts.helloMs));
+    if (fresh.appSha256 !== info.appSha256) {
+      throw boardFailure(`board ${slot.id}: after flashing ${buildLabel} it reports app sha256 ${fresh.appSha256.slice(0, 16)}..., not the image's ${info.appSha256.slice(0, 16)}... (the write did not take: check the board's flash and power)`, 'flash');
+    }
+    slot.setState('ready');
+    return info;
+  }
+
+  if (slot.config.simulated && board.switchVariant) {
+    slot.setState('flashing', `switching to firmware ${build.variant} (simulated board)`);
+    slot.forget();
+    const fresh = await env.step(`switching to firmware ${build.variant}`, env.timeouts.helloMs + env.timeouts.connectMs, () => board.switchVariant!(build.variant, env.timeouts.helloMs));
+    if (fresh.variant !== build.variant) {
+      throw boardFailure(`board ${slot.id}: asked to switch to firmware "${build.variant}", it came back as "${fresh.variant}"`, 'firmware');
+    }
+    slot.setState('ready');
+    return info;
+  }
+
+  if (slot.config.simulated) {
+    throw trialFailure(`board ${slot.id} (simulated) runs firmware "${identity.variant}" and cannot switch to "${build.variant}" (its board session offers no SIM_SET_VARIANT)`, 'firmware-missing');
+  }
+  if (!serial?.port) {
+    throw trialFailure(`board ${slot.id} runs firmware "${identity.variant}", the trial needs "${build.variant}", and the board has no serial port in the rigs to flash it through (flash it by hand: hil flash ${slot.id} --port <device> --build ${buildLabel})`, 'firmware-missing');
+  }
+  throw trialFailure(`board ${slot.id} runs firmware "${identity.variant}", the trial needs "${build.variant}", and there is no build at ${buildLabel}/ (build it: hil firmware build --variant ${build.variant})`, 'firmware-missing');
+}
