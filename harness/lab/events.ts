@@ -11,6 +11,7 @@
  * event carries `seq` (1, 2, ... within a run, continued across resumes) and `ts` (ms since epoch);
  * numbers a simulated board made are marked `simulated: true` where they appear.
  */
+import type { Gate } from '../config/types.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
 import type { Plan, Trial, Variant } from './plan.js';
 
@@ -85,6 +86,12 @@ export interface RunStartedEvent extends EventBase {
   host: { hostname: string; platform: string; node: string; labVersion: string };
   /** True when any planned board is simulated: reports show a banner. */
   simulated: boolean;
+  /**
+   * The scenario's regression gates and baseline policy as they were when the run started, so
+   * `hil report` rebuilds the same verdicts even if the scenario file changed since.
+   */
+  gates?: Gate[];
+  baseline?: string;
 }
 
 /** `hil run --resume`: the run carries on; trials finished before stay as they are. */
