@@ -38,8 +38,13 @@ export function buildInfoOf(firmwareDir: string, buildId: string): BuildInfo | u
   return buildInfos.get(key);
 }
 
+/**
+ * Real firmware reports its variant name and its clock separately (HELLO variant, cpu_mhz); a
+ * simulated board reports the build id it was switched to ("esp-nn-160mhz", harness/sim/app/variants.ts).
+ */
 function runsBuild(id: BoardIdentity, build: FirmwareBuild, info: BuildInfo | undefined): boolean {
-  if (id.variant !== build.variant) return false;
+  const named = id.variant === build.id || id.variant === build.variant;
+  if (!named || (build.cpuMHz !== undefined && id.cpuMhz !== build.cpuMHz)) return false;
   if (info && id.appSha256 !== info.appSha256) return false;
   return true;
 }
@@ -84,11 +89,12 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
   }
 
   if (slot.config.simulated && board.switchVariant) {
-    slot.setState('flashing', `switching to firmware ${build.variant} (simulated board)`);
+    slot.setState('flashing', `switching to firmware ${build.id} (simulated board)`);
     slot.forget();
-    const fresh = await env.step(`switching to firmware ${build.variant}`, env.timeouts.helloMs + env.timeouts.connectMs, () => board.switchVariant!(build.variant, env.timeouts.helloMs));
-    if (fresh.variant !== build.variant) {
-      throw boardFailure(`board ${slot.id}: asked to switch to firmware "${build.variant}", it came back as "${fresh.variant}"`, 'firmware');
+    // The simulated firmware takes build ids, so the clock of the build comes along.
+    const fresh = await env.step(`switching to firmware ${build.id}`, env.timeouts.helloMs + env.timeouts.connectMs, () => board.switchVariant!(build.id, env.timeouts.helloMs));
+    if (!runsBuild(fresh, build, undefined)) {
+      throw boardFailure(`board ${slot.id}: asked to switch to firmware "${build.id}", it came back as "${fresh.variant}" at ${fresh.cpuMhz} MHz`, 'firmware');
     }
     slot.setState('ready');
     return info;

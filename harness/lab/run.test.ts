@@ -64,11 +64,8 @@ describe('runLab', () => {
   it('stops cleanly, writes a valid partial report, and --resume finishes exactly the rest', async () => {
     const w = workspace();
     const stop = new AbortController();
-    const fleet: OpenFleet = async (args) => {
-      const f = await fakeFleet({ b1: { msPerInference: 5 }, b2: { msPerInference: 5 } })(args);
-      setTimeout(() => stop.abort(), 400);
-      return f;
-    };
+    // Ctrl-C in the middle of board b1's 14th INVOKE (the canary's is the first): some trials done, one abandoned.
+    const fleet = fakeFleet({ b1: { onInvoke: (n) => { if (n === 14) stop.abort(); } } });
     const first = await runLab({ scenarioFile: w.scenario, rigsFile: w.rigs, reportsDir: w.reports, openFleet: fleet, stdout: null, handleSignals: false, stop: stop.signal, runId: 'run-c' });
     expect(first.status).toBe('interrupted');
     expect(first.exitCode).toBe(2);

@@ -230,6 +230,8 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
         ...(commit ? { gitCommit: commit } : {}),
         host: { hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, labVersion: labVersion() },
         simulated: selected.some((s) => s.board.simulated !== undefined),
+        gates: scenario.gates,
+        baseline: scenario.baseline,
       });
     }
 

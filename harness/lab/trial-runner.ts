@@ -99,7 +99,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   }
 
   // ---- firmware
-  const build = { id: variant.build, variant: variant.firmware.variant, ...(variant.firmware.kernelBackend ? { kernelBackend: variant.firmware.kernelBackend } : {}) };
+  const build = { id: variant.build, variant: variant.firmware.variant, cpuMHz: variant.cpuMHz };
   const buildInfo = await ensureFirmware(slot, build, {
     firmwareDir: env.firmwareDir,
     timeouts: { flashMs: t.flashS * 1000, helloMs: t.helloS * 1000, connectMs: t.connectS * 1000 },

@@ -47,6 +47,8 @@ export interface FakeBoardOptions {
   macAfterReset?: string;
   /** Wall-time delay per inference in ms (default 0). */
   msPerInference?: number;
+  /** Called at the start of every INVOKE with its 1-based count (tests stop runs at a known point). */
+  onInvoke?: (n: number) => void;
 }
 
 export class FakeBoard implements LabBoard {
@@ -143,6 +145,7 @@ export class FakeBoard implements LabBoard {
     this.check();
     this.calls.invokes++;
     const n = this.calls.invokes;
+    this.o.onInvoke?.(n);
     if (this.o.hangOnInvoke?.includes(n) || (this.o.hangFromInvoke !== undefined && n >= this.o.hangFromInvoke)) {
       this.hung = true;
       return new Promise<never>((_, reject) => { this.pendingHang = () => reject(new LabError('board-rebooted', `board ${this.id} was reset`)); });
