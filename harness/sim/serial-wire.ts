@@ -41,6 +41,24 @@ export interface SerialWireOptions {
   /** Baud rate assumed when the host configured a non-standard or no rate (default 115200, the S3 ROM's). */
   fallbackBaud?: number;
   faults?: WireFaults;
+  /**
+   * Hold the board's output until a host opens the device. Nothing tells a PTY's master that the
+   * slave was opened, and serialport flushes what is buffered when it opens a port, so a board that
+   * booted before anyone listened would lose its boot log. With this set, the creator has left the
+   * terminal at `closedBaud` (a rate no host uses, e.g. 50); the first time the host's baud differs,
+   * the host has opened and configured the device, and the held bytes (up to `maxBytes`, the oldest
+   * kept; default 64 KiB) are sent - like a USB-Serial-JTAG console that keeps its output until the
+   * host opens the port.
+   */
+  holdUntilOpen?: { closedBaud: number; maxBytes?: number };
+}
+
+/** A slower line than the baud rate says (a congested USB hub, a remote serial server): `slow-link` faults. */
+export interface LinkLimit {
+  /** Payload bytes per second, at most (both directions). */
+  bytesPerSecond?: number;
+  /** Extra one-way delay of every byte. */
+  latencyMs?: number;
 }
 
 export interface WireStats {
@@ -59,6 +77,8 @@ export interface SerialWireEvents {
   data: [bytes: Uint8Array];
   disconnect: [];
   reconnect: [];
+  /** The host opened the device (only with `holdUntilOpen`). */
+  open: [];
 }
 
 /** 8N1 framing: a start bit, 8 data bits, a stop bit. */
@@ -104,15 +124,16 @@ class Lane {
 
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
-    if (!this.wire.throttled && this.queue.length === 0 && !this.wire.isStalled()) {
+    const latency = this.wire.latencyMs;
+    if (!this.wire.throttled && this.queue.length === 0 && !this.wire.isStalled() && latency === 0) {
       this.deliver(bytes);
       return;
     }
     const now = performance.now();
-    const baud = this.wire.effectiveBaud();
+    const baud = this.wire.lineBaud();
     const msPerByte = (BITS_PER_BYTE * 1000) / baud;
     const sliceBytes = Math.max(16, Math.floor(SLICE_MS / msPerByte));
-    let t = Math.max(now, this.lineFreeAt);
+    let t = Math.max(now + latency, this.lineFreeAt);
     for (let i = 0; i < bytes.length; i += sliceBytes) {
       const part = bytes.subarray(i, Math.min(bytes.length, i + sliceBytes));
       if (this.wire.throttled) t += part.length * msPerByte;
@@ -184,6 +205,8 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   private readonly toHost: Lane;
   private readonly drainWaiters: Array<() => void> = [];
   private readonly onHostData = (chunk: Buffer): void => this.fromHost(new Uint8Array(chunk));
+  private limit: LinkLimit = {};
+  private hold: { closedBaud: number; maxBytes: number; bytes: Uint8Array[]; size: number; dropped: number; timer: NodeJS.Timeout | undefined } | undefined;
 
   constructor(end: WireEnd, options: SerialWireOptions = {}) {
     super();
@@ -198,6 +221,62 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
     this.toBoard = new Lane(this, (b) => this.emit('data', b), () => this.resumeIfLow());
     this.toHost = new Lane(this, (b) => this.end.stream.write(b), () => this.notifyDrained());
     end.stream.on('data', this.onHostData);
+    if (options.holdUntilOpen) {
+      const { closedBaud, maxBytes = 64 * 1024 } = options.holdUntilOpen;
+      this.hold = { closedBaud, maxBytes, bytes: [], size: 0, dropped: 0, timer: undefined };
+      this.hold.timer = setInterval(() => this.checkOpened(), 50);
+      this.hold.timer.unref();
+    }
+  }
+
+  /** True while output is held because no host has opened the device yet (`holdUntilOpen`). */
+  get holding(): boolean {
+    return this.hold !== undefined;
+  }
+
+  /** Bytes `holdUntilOpen` could not keep (over `maxBytes`). */
+  get heldBytesDropped(): number {
+    return this.hold?.dropped ?? this.droppedWhileHeld;
+  }
+
+  private droppedWhileHeld = 0;
+
+  private checkOpened(): boolean {
+    const h = this.hold;
+    if (!h) return true;
+    if (this.closed) {
+      clearInterval(h.timer);
+      return false;
+    }
+    const baud = this.end.baudRate();
+    if (baud === h.closedBaud || baud <= 0) return false;
+    clearInterval(h.timer);
+    this.hold = undefined;
+    this.droppedWhileHeld = h.dropped;
+    for (const b of h.bytes) if (this.connectedFlag) this.toHost.push(this.applyFaults(b, 'to-host'));
+    this.emit('open');
+    return true;
+  }
+
+  /** Limit the line below its baud rate and/or add latency (both directions); `{}` lifts it. */
+  setLinkLimit(limit: LinkLimit): void {
+    if (limit.bytesPerSecond !== undefined && !(limit.bytesPerSecond > 0)) {
+      throw new TypeError(`SerialWire: bytesPerSecond must be positive, got ${limit.bytesPerSecond}`);
+    }
+    if (limit.latencyMs !== undefined && !(limit.latencyMs >= 0)) {
+      throw new TypeError(`SerialWire: latencyMs must be >= 0, got ${limit.latencyMs}`);
+    }
+    this.limit = { ...limit };
+  }
+
+  get latencyMs(): number {
+    return this.limit.latencyMs ?? 0;
+  }
+
+  /** The rate bytes move at: the baud rate, or less under a link limit. */
+  lineBaud(): number {
+    const baud = this.effectiveBaud();
+    return this.limit.bytesPerSecond !== undefined ? Math.min(baud, this.limit.bytesPerSecond * BITS_PER_BYTE) : baud;
   }
 
   /** Send bytes from the board to the host (throttled, order kept). */
@@ -205,6 +284,16 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
     if (this.closed) return;
     this.counters.bytesToHost += bytes.length;
     if (!this.connectedFlag) return;
+    const h = this.hold;
+    if (h && !this.checkOpened()) {
+      const room = h.maxBytes - h.size;
+      if (room < bytes.length) h.dropped += bytes.length - Math.max(0, room);
+      if (room > 0) {
+        h.bytes.push(bytes.slice(0, room));
+        h.size += Math.min(room, bytes.length);
+      }
+      return;
+    }
     const out = this.applyFaults(bytes, 'to-host');
     this.toHost.push(out);
   }
@@ -309,6 +398,7 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.hold) clearInterval(this.hold.timer);
     this.end.stream.off('data', this.onHostData);
     this.toBoard.clear();
     this.toHost.clear();
