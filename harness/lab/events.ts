@@ -252,6 +252,11 @@ export interface TrialFinishedEvent extends EventBase {
   durationMs: number;
   /** Board time spent inside Invoke() (sum of measured + warm-up latencies), for the lab's duty cycle. */
   invokeMs: number;
+  /**
+   * Board time inside Invoke() during the accuracy pass, when the trial ran one: its inputs x the
+   * trial's median measured latency (ACCURACY_RESULT carries no cycle counts). Also for the duty cycle.
+   */
+  accuracyInvokeMs?: number;
   /** True when the trial will be attempted again (after a board reset). */
   willRetry: boolean;
 }

@@ -122,7 +122,12 @@ describe('runSchedule on healthy boards', () => {
       expect(a.predictions).toHaveLength(6);
       expect(a.topK[0]).toHaveLength(3);
       expect(a.bitExact).toEqual({ tensors: 6, differingTensors: 0, differingElements: 0, maxDifference: 0 });
+      // The pass's board time counts for the duty cycle: 6 inputs at the trial's median latency.
+      const fin = of(events, 'trial.finished').find((e) => e.trial === a.trial)!;
+      const us = samplesOf(events, a.trial).map((c) => c / 240).sort((x, y) => x - y);
+      expect(fin.accuracyInvokeMs).toBeCloseTo((6 * (us[9] + us[10])) / 2 / 1000, 2);
     }
+    expect(of(events, 'trial.finished').filter((e) => e.accuracyInvokeMs !== undefined)).toHaveLength(acc.length);
   });
 
   it('records a fingerprint, memory and invoke time for every trial, and a results model the reports accept', async () => {

@@ -220,7 +220,9 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
           o.emit({
             type: 'trial.finished', trial: trial.id, board: slot.id, attempt, status,
             ...(error !== undefined ? { error: { code: (error as { code?: string }).code ?? 'board', message: messageOf(error) } } : {}),
-            durationMs, invokeMs: Math.round(progress.invokeMs * 1000) / 1000, willRetry,
+            durationMs, invokeMs: Math.round(progress.invokeMs * 1000) / 1000,
+            ...(progress.accuracyInvokeMs !== undefined ? { accuracyInvokeMs: Math.round(progress.accuracyInvokeMs * 1000) / 1000 } : {}),
+            willRetry,
           });
         };
         try {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Scenario } from '../config/types.js';
 import { SIMULATED_PROFILES } from '../config/profiles.js';
 import { shouldStopSampling } from '../stats/adaptive.js';
+import { medianOf } from '../stats/samples.js';
 import { bitExactness, type OutputTensor } from '../stats/accuracy.js';
 import type { BoardIdentity, InvokeOutcome } from './board.js';
 import type { MemoryReport, NewLabEvent } from './events.js';
@@ -48,6 +49,8 @@ export interface TrialTasks {
 /** Filled in as the trial goes, so a failed trial still reports the board time it used. */
 export interface TrialProgress {
   invokeMs: number;
+  /** Estimated board time inside Invoke() during the accuracy pass (see TrialFinishedEvent). */
+  accuracyInvokeMs?: number;
   accuracyDone: boolean;
   profileDone: boolean;
 }
@@ -225,6 +228,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     }
     env.emit(accuracyEvent(trial.id, attempt, model, outputs, identity.simulated));
     progress.accuracyDone = true;
+    if (measured.length > 0) progress.accuracyInvokeMs = (acc.samples * medianOf(measured)) / 1000;
   }
 
   // ---- memory
