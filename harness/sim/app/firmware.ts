@@ -165,6 +165,10 @@ export class SimFirmware {
   private readonly queue: Queued[] = [];
   private running = false;
   private stopped = false;
+  private suspended = false;
+  /** Bumped by suspend(): a request started in an older epoch ends silently. */
+  private epoch = 0;
+  private activeEpoch = 0;
   private version = 1;
   private state: BoardState = 'idle';
   private logLevels = new Map<string, number>([['*', 3]]);
@@ -230,6 +234,29 @@ export class SimFirmware {
     return this.stopped;
   }
 
+  /**
+   * A hang: the benchmark task stops answering. The request in progress never gets its reply,
+   * requests that arrive meanwhile are lost; the board's state (model, arena) survives.
+   */
+  suspend(): void {
+    this.suspended = true;
+    this.epoch++;
+    this.queue.length = 0;
+  }
+
+  /** The hang ends: new requests are handled again. */
+  resume(): void {
+    this.suspended = false;
+  }
+
+  get isSuspended(): boolean {
+    return this.suspended;
+  }
+
+  private get interrupted(): boolean {
+    return this.stopped || this.suspended || this.activeEpoch !== this.epoch;
+  }
+
   // ------------------------------------------------------------------------------------ intake
 
   /** HELLO (request id 0): after boot on the serial links, after each broker (re)connection on MQTT. */
@@ -256,7 +283,7 @@ export class SimFirmware {
   }
 
   private enqueue(item: Queued): void {
-    if (this.stopped) return;
+    if (this.stopped || this.suspended) return;
     if (this.queue.length >= QUEUE_LIMIT) {
       this.stats.droppedRequests++;
       return;
@@ -270,6 +297,7 @@ export class SimFirmware {
     try {
       while (this.queue.length > 0 && !this.stopped) {
         const item = this.queue.shift()!;
+        this.activeEpoch = this.epoch;
         this.clock.beginBusy();
         try {
           if (item.kind === 'frame') await this.handleFrame(item.frame!, item.sink);
@@ -294,10 +322,11 @@ export class SimFirmware {
     const id = item.requestId!;
     const sink = item.sink;
     await this.spend(COST_US.request);
+    const bytes = item.length !== undefined ? `, ${item.length} payload bytes` : '';
     if (item.reason === 'crc') {
-      this.error(sink, id, 'BAD_FRAME', 0, `frame CRC-32 failed (type 0x${hex2(item.type!)}, ${item.length ?? 0} payload bytes): resend the request`);
+      this.error(sink, id, 'BAD_FRAME', 0, `frame CRC-32 failed (type 0x${hex2(item.type!)}${bytes}): resend the request`);
     } else if (item.reason === 'oversize') {
-      this.error(sink, id, 'BAD_FRAME', 0, `frame announces ${item.length ?? 0} payload bytes, more than the ${MAX_PAYLOAD} this board accepts`);
+      this.error(sink, id, 'BAD_FRAME', 0, `frame (type 0x${hex2(item.type!)}${bytes}) announces more payload than the ${MAX_PAYLOAD} bytes this board accepts`);
     } else {
       this.error(sink, id, 'BAD_FRAME', 0, `frame (type 0x${hex2(item.type!)}) was cut short or followed by extra bytes: resend the request`);
     }
@@ -366,7 +395,7 @@ export class SimFirmware {
   }
 
   private sendMsg(sink: FrameSink, id: number, body: MessageBody, more: boolean): void {
-    if (this.stopped) throw new Stopped();
+    if (this.interrupted) throw new Stopped();
     const frame = this.encode({ requestId: id, simulated: true, more, body });
     this.recorder?.reply(frame);
     sink.send(frame);
@@ -397,7 +426,7 @@ export class SimFirmware {
 
   private async spend(us: number): Promise<void> {
     await this.clock.spend(us);
-    if (this.stopped) throw new Stopped();
+    if (this.interrupted) throw new Stopped();
   }
 
   private identityFields() {
