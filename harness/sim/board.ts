@@ -46,7 +46,7 @@ export interface SimBoardOptions {
    * board's link in rigs.json.
    */
   serial?: { baud: number; console?: 'uart' | 'usb-jtag' };
-  mqtt?: { url: string; topic: string; username?: string; password?: string; tls?: { caFile?: string; certFile?: string; keyFile?: string } };
+  mqtt?: { url: string; topic: string; protocolVersion?: 4 | 5; username?: string; password?: string; tls?: { caFile?: string; certFile?: string; keyFile?: string } };
   /** Wall seconds per board second (default 1; tests use e.g. 0.01). */
   timeScale?: number;
   /** Power on into the ROM download mode (a PTY has no modem lines to strap GPIO0). */
@@ -209,10 +209,10 @@ export class SimBoard extends EventEmitter<SimBoardEvents> {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.mqtt?.close(); // "offline" and a clean DISCONNECT before the chip goes away
     this.halt();
     this.stateValue = 'off';
     if (this.recorder && this.options.recordFile) this.recorder.save(this.options.recordFile);
-    await this.mqtt?.close();
     this.serial.close();
     await this.rom.close();
     this.pty.close();
