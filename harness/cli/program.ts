@@ -9,6 +9,7 @@ import { registerFlash } from './flash.js';
 import { registerModel } from './model.js';
 import { registerReport } from './report.js';
 import { registerRigs } from './rigs.js';
+import { registerSim } from './sim.js';
 import { registerValidate } from './validate.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerReport(program);
   registerRigs(program);
+  registerSim(program);
   registerValidate(program);
   return program;
 }
