@@ -341,6 +341,19 @@ describe('SimFirmware', () => {
     expect(r2.host.resets).toEqual(['download']);
   });
 
+  it('answers GET_INFO with the identity and uptime, and LOG_LEVEL silences the board log per tag', async () => {
+    expect(last(await r.send({ type: 'get_info' }))).toMatchObject({ type: 'info', variant: 'esp-nn', simulated: true });
+    await r.send({ type: 'model_end' }); // BAD_STATE: logged as a warning by tag "hil"
+    const warnings = r.host.lines.length;
+    expect(r.host.lines.at(-1)).toMatch(/^W \(\d+\) hil: request \d+: BAD_STATE: MODEL_END is not allowed/);
+    expect(last(await r.send({ type: 'log_level', level: 'error', tag: 'hil' }))).toEqual({ type: 'ok' });
+    await r.send({ type: 'model_end' });
+    expect(r.host.lines.length).toBe(warnings);
+    expect(last(await r.send({ type: 'log_level', level: 'verbose', tag: '' }))).toEqual({ type: 'ok' }); // every tag
+    await r.send({ type: 'model_end' });
+    expect(r.host.lines.length).toBe(warnings + 1);
+  });
+
   it('selects a model from the flash partition after checking its header and digest', async () => {
     const e = errorOf(await r.send({ type: 'model_select_partition' }));
     expect(e.code).toBe(ErrorCode.MODEL_PARTITION_EMPTY);
