@@ -1,0 +1,58 @@
+/**
+ * Board sessions for the scheduler: `BoardSession` implements `LabBoard` (harness/lab/board.ts)
+ * itself, so this file only builds one from a rigs.json board - its link (serial or MQTT, with the
+ * broker and credentials of rigs.json) and, for a simulated board, the fleet's PTY path and power
+ * switch.
+ */
+import type { BoardConfig, Rigs } from '../config/types.js';
+import type { LabBoard } from '../lab/board.js';
+import { createLink, type BrokerChoice, type OpenLinkOptions } from '../links/open-link.js';
+import type { SimFleet } from '../sim/fleet.js';
+import { BoardSession, type BoardSessionOptions } from './session.js';
+
+export interface CreateBoardOptions extends OpenLinkOptions, Omit<BoardSessionOptions, 'id' | 'link'> {}
+
+/** A session with `board` over the transport asked for; the link opens on `connect()`. */
+export function createBoardSession(board: BoardConfig, options: CreateBoardOptions): BoardSession {
+  const link = createLink(board, options);
+  return new BoardSession({
+    id: board.id,
+    link,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.powerCycle ? { powerCycle: options.powerCycle } : {}),
+    ...(options.resetAnswerMs !== undefined ? { resetAnswerMs: options.resetAnswerMs } : {}),
+    ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
+    ...(options.versions ? { versions: options.versions } : {}),
+  });
+}
+
+/** The same, typed as what the scheduler takes. */
+export function createLabBoard(board: BoardConfig, options: CreateBoardOptions): LabBoard {
+  return createBoardSession(board, options);
+}
+
+/**
+ * The broker of rigs.json as a link needs it. `embedded` means the in-process aedes broker, which
+ * speaks MQTT 3.1.1 only (aedes README; FACTS.md): pass the URL it was started on.
+ */
+export function brokerOf(rigs: Pick<Rigs, 'mqtt'>, startedUrl?: string): BrokerChoice | undefined {
+  const embedded = rigs.mqtt.url === 'embedded';
+  const url = embedded ? startedUrl : rigs.mqtt.url;
+  if (!url) return undefined;
+  return {
+    url,
+    protocolVersion: embedded ? 4 : 5,
+    ...(rigs.mqtt.credentials ? { credentials: rigs.mqtt.credentials } : {}),
+    ...(rigs.mqtt.tls ? { tls: rigs.mqtt.tls } : {}),
+  };
+}
+
+/** What a simulated board adds: its PTY (when rigs.json names no port) and its power switch (the EN button). */
+export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<CreateBoardOptions, 'serialPath' | 'powerCycle'> {
+  const entry = fleet.boards.find((b) => b.id === boardId);
+  if (!entry) return {};
+  return {
+    ...(entry.ptyPath ? { serialPath: entry.ptyPath } : {}),
+    powerCycle: () => entry.board.reset(),
+  };
+}

@@ -1,0 +1,7 @@
+/** Links to boards (README.md in this folder): one interface, over serial and over MQTT. */
+export type { BoardPresence, Clock, Link, LinkEvents, LinkFrameError, LinkKind, LinkStats } from './link.js';
+export { systemClock } from './link.js';
+export { SerialLink, type SerialLinkOptions } from './serial-link.js';
+export { MqttLink, type MqttLinkOptions } from './mqtt-link.js';
+export { createLink, openLink, type BrokerChoice, type OpenLinkOptions, type TransportChoice } from './open-link.js';
+export { serialOpenError } from './serial-errors.js';

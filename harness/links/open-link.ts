@@ -1,0 +1,90 @@
+/**
+ * The link to one board of rigs.json: its serial device or its MQTT topic, whichever the caller
+ * asks for (`any` prefers serial, which needs no broker). Credentials come from the environment
+ * variables rigs.json names (never from the file itself).
+ */
+import type { BoardConfig, EnvCredentials, TlsFiles } from '../config/types.js';
+import { LabError } from '../errors.js';
+import type { Clock, Link } from './link.js';
+import { MqttLink } from './mqtt-link.js';
+import { SerialLink } from './serial-link.js';
+
+export type TransportChoice = 'serial' | 'mqtt' | 'any';
+
+export interface BrokerChoice {
+  url: string;
+  /** 4 = MQTT 3.1.1, required by the embedded aedes broker; default 5. */
+  protocolVersion?: 4 | 5;
+  /** The harness's own login (rigs.json `mqtt.credentials`). */
+  credentials?: EnvCredentials;
+  tls?: TlsFiles;
+}
+
+export interface OpenLinkOptions {
+  transport: TransportChoice;
+  /** The broker for MQTT links (rigs.json `mqtt`, or the simulated fleet's broker). */
+  broker?: BrokerChoice;
+  /** Shorthand for `broker: { url }`. */
+  brokerUrl?: string;
+  /** The serial device when rigs.json gives none (a simulated board's PTY). */
+  serialPath?: string;
+  publishTimeoutMs?: number;
+  idleFlushMs?: number;
+  clock?: Clock;
+  /** Where credential variables are read (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/** The link, not yet open (the board session opens it on connect). */
+export function createLink(board: BoardConfig, options: OpenLinkOptions): Link {
+  const serial = board.transport.serial;
+  const mqtt = board.transport.mqtt;
+  const serialPath = options.serialPath ?? serial?.port;
+  const broker = options.broker ?? (options.brokerUrl ? { url: options.brokerUrl } : undefined);
+  let kind: 'serial' | 'mqtt';
+  if (options.transport === 'any') {
+    if (serial && serialPath) kind = 'serial';
+    else if (mqtt && broker) kind = 'mqtt';
+    else throw new LabError('link-config', `board ${board.id}: no usable link: give it transport.serial.port or transport.mqtt (with a broker) in rigs.json`);
+  } else {
+    kind = options.transport;
+  }
+  if (kind === 'serial') {
+    if (!serial) throw new LabError('link-config', `board ${board.id} has no serial transport in rigs.json: add transport.serial, or use the MQTT transport`);
+    if (!serialPath) throw new LabError('link-config', `board ${board.id}: transport.serial has no port: set it in rigs.json (prefer /dev/serial/by-id/...)`);
+    return new SerialLink({
+      board: board.id, path: serialPath, baudRate: serial.baud, reset: serial.reset,
+      ...(options.idleFlushMs !== undefined ? { idleFlushMs: options.idleFlushMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+  if (!mqtt) throw new LabError('link-config', `board ${board.id} has no MQTT transport in rigs.json: add transport.mqtt with its topic, or use the serial transport`);
+  if (!broker) throw new LabError('link-config', `board ${board.id}: no MQTT broker given: set mqtt.url in rigs.json`);
+  const env = options.env ?? process.env;
+  let login: { username: string; password: string } | undefined;
+  if (broker.credentials) {
+    const { usernameEnv, passwordEnv } = broker.credentials;
+    const username = env[usernameEnv];
+    const password = env[passwordEnv];
+    if (username === undefined || password === undefined) {
+      const missing = [username === undefined ? usernameEnv : undefined, password === undefined ? passwordEnv : undefined].filter(Boolean).join(' and ');
+      throw new LabError('link-config', `board ${board.id}: the MQTT login's environment variable ${missing} is not set (rigs.json mqtt.credentials names it): export it before running`);
+    }
+    login = { username, password };
+  }
+  return new MqttLink({
+    board: board.id, url: broker.url, topic: mqtt.topic,
+    ...(broker.protocolVersion ? { protocolVersion: broker.protocolVersion } : {}),
+    ...(login ?? {}),
+    ...(broker.tls ? { tls: broker.tls } : {}),
+    ...(options.publishTimeoutMs !== undefined ? { publishTimeoutMs: options.publishTimeoutMs } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+}
+
+/** `createLink`, then opened. */
+export async function openLink(board: BoardConfig, options: OpenLinkOptions): Promise<Link> {
+  const link = createLink(board, options);
+  await link.open();
+  return link;
+}
