@@ -1,0 +1,308 @@
+import { describe, expect, it } from 'vitest';
+import { failureKind } from '../lab/failures.js';
+import { MemoryLink, testIdentity } from '../links/testing/memory-link.js';
+import { FakeClock, flush } from '../links/testing/fake-clock.js';
+import { ErrorCode, type BoardIdentity, type Message, type Request } from '../protocol/index.js';
+import { BoardSession } from './session.js';
+
+/** A board that answers NEGOTIATE, and whatever `answer` says to the rest. */
+function rig(options: { kind?: 'serial' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void } = {}) {
+  const clock = new FakeClock();
+  const link = new MemoryLink({
+    kind: options.kind ?? 'serial',
+    onRequest: (m, l) => {
+      if (m.body.type === 'negotiate') queueMicrotask(() => l.reply(m.requestId, { type: 'negotiated', version: 1 }));
+      else options.answer?.(m, l);
+    },
+    ...(options.hardwareReset ? { hardwareReset: options.hardwareReset } : {}),
+  });
+  const session = new BoardSession({ id: 'mem-1', link, clock, ...(options.powerCycle ? { powerCycle: options.powerCycle } : {}) });
+  const identity = testIdentity(options.identity);
+  const connect = async () => {
+    const p = session.connect(3000);
+    await flush();
+    link.hello(identity);
+    return p;
+  };
+  return { clock, link, session, identity, connect };
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('BoardSession: connecting', () => {
+  it('takes the HELLO of a booting board, negotiates, and is ready', async () => {
+    const { session, link, connect, identity } = rig();
+    const states: string[] = [];
+    session.on('state', (c) => states.push(c.to));
+    const got = await connect();
+    expect(got).toEqual(identity);
+    expect(session.state).toBe('ready');
+    expect(states).toEqual(['booting', 'ready']);
+    expect(link.requests('negotiate')[0].body.versions).toEqual([1]);
+    expect(session.identity?.mac).toBe('7c:df:a1:00:00:01');
+  });
+
+  it('asks GET_INFO (again every 500 ms) when a board that booted long ago sends no HELLO', async () => {
+    let answer = false;
+    const { session, link, clock, identity } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'get_info' && answer) queueMicrotask(() => l.reply(m.requestId, { type: 'info', ...identity, uptimeMs: 99_000 }));
+      },
+    });
+    const p = session.connect(5000);
+    await clock.advance(499);
+    expect(link.requests('get_info')).toHaveLength(1);
+    await clock.advance(1);
+    expect(link.requests('get_info')).toHaveLength(2);
+    answer = true;
+    await clock.advance(500);
+    const got = await p;
+    expect(got.uptimeMs).toBe(99_000);
+    expect(session.state).toBe('ready');
+  });
+
+  it('fails with one sentence naming the board when nothing answers, and is failed', async () => {
+    const { session, clock } = rig();
+    const p = rejection(session.connect(2000));
+    await clock.advance(2000);
+    const e = await p;
+    expect(e.code).toBe('board-unreachable');
+    expect(e.message).toMatch(/^board mem-1 sent no HELLO and did not answer GET_INFO on \/dev\/mem\/mem-1 within 2 s: check that it is powered/);
+    expect(session.state).toBe('failed');
+  });
+
+  it('refuses a board whose protocol versions it does not speak', async () => {
+    const { session, link } = rig();
+    const p = rejection(session.connect(2000));
+    await flush();
+    link.hello(testIdentity({ protocolMin: 2, protocolMax: 3 }));
+    const e = await p;
+    expect(e.message).toContain('speaks protocol versions 2..3, this harness speaks 1');
+    expect(session.state).toBe('failed');
+  });
+});
+
+describe('BoardSession: states', () => {
+  it('a method in the wrong state throws an error naming the method and the state', async () => {
+    const { session } = rig();
+    const e = await rejection(session.invoke({ warmup: 0, measured: 1, profile: false, timeoutMs: 1000 }));
+    expect(e.code).toBe('board-state');
+    expect(e.message).toBe('board mem-1: invoke() cannot run while the session is unknown: connect() first');
+  });
+
+  it('runs one request at a time', async () => {
+    const { session, connect } = rig();
+    await connect();
+    const first = session.memory(1000);
+    first.catch(() => undefined);
+    expect(session.state).toBe('running');
+    const e = await rejection(session.ping(1000));
+    expect(e.message).toMatch(/ping\(\) cannot run while the session is running \(memory\)/);
+  });
+});
+
+describe('BoardSession: requests', () => {
+  it('numbers requests 1..65535 and wraps to 1, never 0', async () => {
+    const { session, link, connect } = rig({ answer: (m, l) => { const b = m.body; if (b.type === 'ping') queueMicrotask(() => l.reply(m.requestId, { type: 'pong', data: b.data })); } });
+    await connect();
+    const ids: number[] = [];
+    for (let i = 0; i < 65536; i++) {
+      await session.ping(1000, new Uint8Array([1]));
+      ids.push(link.sent[link.sent.length - 1].requestId);
+      if (ids.length > 3 && ids[ids.length - 1] === 2) break;
+    }
+    expect(ids.slice(-4)).toEqual([65534, 65535, 1, 2]);
+  });
+
+  it("the inactivity timeout is reset only by the request's own frames", async () => {
+    const { session, link, clock, connect } = rig();
+    await connect();
+    const p = rejection(session.invoke({ warmup: 0, measured: 3, profile: false, timeoutMs: 1000 }));
+    await flush();
+    const id = link.requests('invoke')[0].requestId;
+    await clock.advance(900);
+    link.reply(id, { type: 'invoke_cycles', first: 0, cycles: [100] }, true); // progress: 1000 ms again
+    await clock.advance(800);
+    link.reply(id + 7, { type: 'invoke_cycles', first: 0, cycles: [100] }, true); // another request's frame: no reset
+    link.log('I (123) hil: still busy');
+    await clock.advance(199);
+    expect(session.state).toBe('running');
+    await clock.advance(1);
+    const e = await p;
+    expect(e.code).toBe('timeout');
+    expect(e.message).toBe("board mem-1: no reply to INVOKE for 1 s on /dev/mem/mem-1: the board may hang (raise the scenario's timeouts if it is just slow)");
+    expect(failureKind(e)).toBe('board');
+    expect(session.state).toBe('failed');
+    expect((await rejection(session.memory(1000))).message).toContain('memory() cannot run while the session is failed');
+  });
+
+  it('collects every reply frame up to the one without MORE and assembles INVOKE', async () => {
+    const { session, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type !== 'invoke') return;
+        queueMicrotask(() => {
+          l.reply(m.requestId, { type: 'invoke_cycles', first: 0, cycles: [2400, 2500] }, true);
+          l.reply(m.requestId, { type: 'invoke_profile', entries: [{ opIndex: 0, cycles: 2000, name: 'CONV_2D' }] }, true);
+          l.reply(m.requestId, { type: 'invoke_result', warmup: 1, measured: 2, cpuMhz: 240, totalCycles: 4900, wallUs: 21 });
+        });
+      },
+    });
+    await connect();
+    const out = await session.invoke({ warmup: 1, measured: 2, profile: true, timeoutMs: 1000 });
+    expect(out).toEqual({ cycles: [2400, 2500], cpuMhz: 240, wallUs: 21, profile: [{ opIndex: 0, cycles: 2000, name: 'CONV_2D' }] });
+    expect(session.state).toBe('ready');
+  });
+
+  it("a board ERROR becomes a LabError naming the board, the trial's fault for ARENA_TOO_SMALL, and the session stays ready", async () => {
+    const { session, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'arena_config') queueMicrotask(() => l.reply(m.requestId, { type: 'error', code: ErrorCode.ARENA_TOO_SMALL, arg: 82300, message: 'AllocateTensors() needs 82300 bytes' }));
+      },
+    });
+    await connect();
+    const e = await rejection(session.configureArena(4096, 'internal', 1000));
+    expect(e.code).toBe('board-error:ARENA_TOO_SMALL');
+    expect(e.message).toBe('board mem-1: ARENA_CONFIG failed: ARENA_TOO_SMALL (bytes needed (0 if unknown): 82300): AllocateTensors() needs 82300 bytes');
+    expect(failureKind(e)).toBe('trial');
+    expect(session.state).toBe('ready');
+  });
+
+  it('a damaged reply to the pending request fails it at once instead of waiting for the timeout', async () => {
+    const { session, link, connect } = rig();
+    await connect();
+    const p = rejection(session.memory(60_000));
+    await flush();
+    link.frameError({ reason: 'crc', type: 0x86, requestId: link.requests('memory_report')[0].requestId });
+    const e = await p;
+    expect(e.code).toBe('link-garbled');
+    expect(e.message).toContain('a reply to MEMORY_REPORT arrived damaged (crc) on /dev/mem/mem-1');
+    expect(session.state).toBe('failed');
+  });
+
+  it('pipelines chunk uploads up to rx_window and no further', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const { session, connect } = rig({
+      identity: { rxWindow: 2, maxPayload: 1028 },
+      answer: (m, l) => {
+        const b = m.body;
+        if (b.type === 'model_begin') queueMicrotask(() => l.reply(m.requestId, { type: 'chunk_ack', nextOffset: 0 }));
+        if (b.type === 'model_chunk') {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          setTimeout(() => {
+            inFlight--;
+            l.reply(m.requestId, { type: 'chunk_ack', nextOffset: b.offset + b.data.length });
+          }, 1);
+        }
+        if (b.type === 'model_end') queueMicrotask(() => l.reply(m.requestId, { type: 'model_ready', size: 5000, sha256: 'cd'.repeat(32), source: 'upload', placement: 'psram' }));
+      },
+    });
+    await connect();
+    await session.uploadModel(new Uint8Array(5000), 'cd'.repeat(32), 'psram', 1000);
+    expect(most).toBe(2);
+  });
+});
+
+describe('BoardSession: reboots, resets, disconnects', () => {
+  it('a HELLO in the middle of a request rejects it at once with board-rebooted and the reset reason', async () => {
+    const { session, link, connect, identity } = rig();
+    await connect();
+    const reboots: BoardIdentity[] = [];
+    session.onReboot((id) => reboots.push(id));
+    const p = rejection(session.invoke({ warmup: 0, measured: 100, profile: false, timeoutMs: 60_000 }));
+    await flush();
+    link.log('Brownout detector was triggered');
+    link.hello({ ...identity, resetReason: 9, uptimeMs: 1100 });
+    const e = await p;
+    expect(e.code).toBe('board-rebooted');
+    expect(e.message).toBe('board mem-1 rebooted during INVOKE (reset reason: brownout): its model, arena and inputs are gone');
+    expect(failureKind(e)).toBe('board');
+    expect(reboots.map((r) => r.resetReason)).toEqual([9]);
+    expect(session.state).toBe('failed');
+  });
+
+  it('over MQTT, a HELLO after a reconnection (uptime goes on) is not a reboot', async () => {
+    const { session, link, connect, identity } = rig({ kind: 'mqtt' });
+    await connect();
+    const reboots: BoardIdentity[] = [];
+    session.onReboot((id) => reboots.push(id));
+    link.hello({ ...identity, uptimeMs: 50_000 });
+    expect(reboots).toEqual([]);
+    expect(session.state).toBe('ready');
+    link.hello({ ...identity, uptimeMs: 900, resetReason: 4 });
+    expect(reboots.map((r) => r.resetReason)).toEqual([4]);
+    expect(session.state).toBe('failed');
+  });
+
+  it('reset: RESET unanswered (hung) -> no modem lines -> the power switch, then the fresh HELLO', async () => {
+    let cycled = 0;
+    const { session, link, clock, connect, identity } = rig({ powerCycle: () => { cycled++; queueMicrotask(() => link.hello({ ...identity, resetReason: 1, uptimeMs: 1000 })); } });
+    await connect();
+    const p = session.invoke({ warmup: 0, measured: 1, profile: false, timeoutMs: 60_000 }); // hangs
+    const lost = rejection(p);
+    await flush();
+    const r = session.reset(5000);
+    expect((await lost).code).toBe('board-reset');
+    await clock.advance(1000);
+    const got = await r;
+    expect(link.requests('reset')).toHaveLength(1);
+    expect(link.hardwareResets).toBe(1);
+    expect(cycled).toBe(1);
+    expect(got.resetReason).toBe(1);
+    expect(session.state).toBe('ready');
+  });
+
+  it('reset: a board that answers neither RESET nor any reset line fails with what to do', async () => {
+    const { session, clock, connect } = rig();
+    await connect();
+    const p = rejection(session.reset(5000));
+    await clock.advance(1000);
+    const e = await p;
+    expect(e.code).toBe('board-unresponsive');
+    expect(e.message).toMatch(/^board mem-1 did not answer RESET .* and its serial link cannot reset it: press its EN button or power-cycle it/);
+    expect(session.state).toBe('failed');
+  });
+
+  it('a disconnect rejects the pending request at once', async () => {
+    const { session, link, connect } = rig();
+    await connect();
+    const p = rejection(session.memory(60_000));
+    await flush();
+    link.disconnect('serial port /dev/mem/mem-1 closed (the device went away: unplugged or re-enumerated)');
+    const e = await p;
+    expect(e.code).toBe('link-down');
+    expect(e.message).toBe('board mem-1: serial port /dev/mem/mem-1 closed (the device went away: unplugged or re-enumerated) during MEMORY_REPORT');
+    expect(session.state).toBe('failed');
+  });
+
+  it('switchVariant waits for the HELLO of the new variant', async () => {
+    const { session, link, connect, identity } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'sim_set_variant') {
+          const variant = m.body.variant;
+          queueMicrotask(() => {
+            l.reply(m.requestId, { type: 'ok' });
+            l.hello({ ...identity, variant, kernelBackend: 'reference', resetReason: 3, uptimeMs: 900 });
+          });
+        }
+      },
+    });
+    await connect();
+    const reboots: BoardIdentity[] = [];
+    session.onReboot((id) => reboots.push(id));
+    const got = await session.switchVariant('reference', 2000);
+    expect(got.variant).toBe('reference');
+    expect(session.identity?.kernelBackend).toBe('reference');
+    expect(reboots).toEqual([]); // expected, so not a reboot of its own
+    expect(link.requests('negotiate')).toHaveLength(2);
+    expect(session.state).toBe('ready');
+  });
+});
