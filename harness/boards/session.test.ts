@@ -242,6 +242,16 @@ describe('BoardSession: reboots, resets, disconnects', () => {
     expect(session.state).toBe('failed');
   });
 
+  it('over MQTT, a reboot whose boot took as long as the last one is still a reboot once time has passed', async () => {
+    const { session, link, clock, connect, identity } = rig({ kind: 'mqtt', identity: { uptimeMs: 2700 } });
+    await connect();
+    const reboots: BoardIdentity[] = [];
+    session.onReboot((id) => reboots.push(id));
+    await clock.advance(1000);
+    link.hello({ ...identity, uptimeMs: 2712 }); // same boot would say >= 3700
+    expect(reboots).toHaveLength(1);
+  });
+
   it('reset: RESET unanswered (hung) -> no modem lines -> the power switch, then the fresh HELLO', async () => {
     let cycled = 0;
     const { session, link, clock, connect, identity } = rig({ powerCycle: () => { cycled++; queueMicrotask(() => link.hello({ ...identity, resetReason: 1, uptimeMs: 1000 })); } });

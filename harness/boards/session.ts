@@ -224,17 +224,34 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     if (!this.requests.deliver(msg)) this.counters.strayFrames++;
   }
 
+  /** The board's uptime in its latest HELLO / INFO, and the host time it arrived. */
   private lastUptimeMs = -1;
+  private lastUptimeAt = 0;
 
   private noteUptime(ms: number): void {
-    this.lastUptimeMs = Math.max(this.lastUptimeMs, ms);
+    this.lastUptimeMs = ms;
+    this.lastUptimeAt = this.clock.now();
+  }
+
+  /**
+   * Whether a HELLO with `uptimeMs` comes from the same boot as the last HELLO / INFO (a board
+   * that only reconnected to the broker) rather than from a new one. Same boot: its uptime went
+   * on by the time that passed, `last + elapsed`. New boot: its uptime is the boot time B, while
+   * `last >= B` (the earlier HELLO also came after a boot) and `elapsed >= B` (the reboot itself
+   * took that long), so `last + elapsed / 2 >= 1.5 B > B`. The threshold in between, `last +
+   * elapsed / 2`, leaves room for clock drift and for a simulated board whose clock runs faster
+   * than the host's (time scale below 1).
+   */
+  private sameBoot(uptimeMs: number): boolean {
+    if (this.lastUptimeMs < 0) return false;
+    return uptimeMs >= this.lastUptimeMs + (this.clock.now() - this.lastUptimeAt) / 2;
   }
 
   private onHello(identity: BoardIdentity): void {
     const previous = this.identityValue;
-    const lastUptime = this.lastUptimeMs;
+    const sameBoot = this.sameBoot(identity.uptimeMs);
     this.identityValue = identity;
-    this.lastUptimeMs = identity.uptimeMs;
+    this.noteUptime(identity.uptimeMs);
     const waiter = this.helloWaiter;
     if (waiter) {
       this.helloWaiter = undefined;
@@ -246,7 +263,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     // Over MQTT a board says HELLO after every reconnection to the broker; its uptime tells a
     // reconnect from a reboot (PROTOCOL.md section 6).
     const reconnect = this.connection.helloOnReconnect && previous !== undefined
-      && identity.uptimeMs >= lastUptime && identity.appSha256 === previous.appSha256;
+      && sameBoot && identity.appSha256 === previous.appSha256;
     if (reconnect) {
       if (this.requests.size > 0) {
         this.requests.failAll((r) => new LabError('board-reconnected', `board ${this.id} reconnected to the MQTT broker during ${r.what}: replies it sent while away are lost`));

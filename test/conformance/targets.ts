@@ -1,0 +1,104 @@
+/**
+ * The links the conformance suite runs over, each against one simulated ESP32-S3 started in this
+ * process: a PTY at 921600 baud, MQTT through the embedded aedes broker (MQTT 3.1.1), and MQTT 5
+ * through a real mosquitto with passwords and an ACL.
+ */
+import type { BoardConfig, Rigs } from '../../harness/config/types.js';
+import { BoardSession } from '../../harness/boards/session.js';
+import { brokerOf, createBoardSession, simulatedBoardOptions } from '../../harness/boards/lab-board.js';
+import { startSimFleet, type SimBoard, type SimFleet } from '../../harness/sim/index.js';
+import { startMosquitto, type Mosquitto } from './mosquitto.js';
+
+export const BOARD = 'sim-1';
+export const SERIAL_BAUD = 921600;
+/** Board seconds pass 100x faster than wall seconds: latencies shrink, link speeds stay real. */
+export const TIME_SCALE = 0.01;
+
+export interface ConformanceRig {
+  rigs: Rigs;
+  board: BoardConfig;
+  fleet: SimFleet;
+  sim: SimBoard;
+  mosquitto?: Mosquitto;
+  /** A new session with the board (not connected yet). */
+  session(): BoardSession;
+  stop(): Promise<void>;
+}
+
+export interface ConformanceTarget {
+  name: string;
+  kind: 'serial' | 'mqtt';
+  broker?: 'aedes' | 'mosquitto';
+  start(): Promise<ConformanceRig>;
+}
+
+function rigsFor(transport: BoardConfig['transport'], mqttUrl: string, harnessLogin?: Rigs['mqtt']['credentials']): Rigs {
+  const board: BoardConfig = {
+    id: BOARD, chip: 'esp32s3', transport, identity: {}, tags: ['sim'], psramBytes: 8 << 20, flashBytes: 16 << 20,
+    simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed: 7, faults: [] },
+  };
+  return {
+    file: '(conformance)', label: 'conformance rigs', warnings: [], boards: [board],
+    mqtt: { url: mqttUrl, embeddedPort: 0, ...(harnessLogin ? { credentials: harnessLogin } : {}) },
+  };
+}
+
+async function rigOf(rigs: Rigs, transport: 'serial' | 'mqtt', mosquitto?: Mosquitto): Promise<ConformanceRig> {
+  let fleet: SimFleet;
+  try {
+    fleet = await startSimFleet({ rigs, timeScale: TIME_SCALE });
+  } catch (e) {
+    await mosquitto?.stop();
+    throw e;
+  }
+  const board = rigs.boards[0];
+  return {
+    rigs, board, fleet, sim: fleet.board(BOARD), ...(mosquitto ? { mosquitto } : {}),
+    session: () => createBoardSession(board, {
+      transport,
+      ...(transport === 'mqtt' ? { broker: brokerOf(rigs, fleet.brokerUrl) } : {}),
+      ...simulatedBoardOptions(fleet, BOARD),
+    }),
+    async stop() {
+      await fleet.stop();
+      await mosquitto?.stop();
+    },
+  };
+}
+
+export const ptyTarget: ConformanceTarget = {
+  name: `serial (PTY, ${SERIAL_BAUD} baud)`,
+  kind: 'serial',
+  start: () => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded'), 'serial'),
+};
+
+export const aedesTarget: ConformanceTarget = {
+  name: 'MQTT 3.1.1 (embedded aedes)',
+  kind: 'mqtt',
+  broker: 'aedes',
+  start: () => rigOf(rigsFor({ mqtt: { topic: `lab/${BOARD}` } }, 'embedded'), 'mqtt'),
+};
+
+/** Environment variables holding the logins, as rigs.json names them. */
+export function loginEnv(user: string): { usernameEnv: string; passwordEnv: string } {
+  const key = user.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  return { usernameEnv: `HIL_CONFORMANCE_${key}_USER`, passwordEnv: `HIL_CONFORMANCE_${key}_PASSWORD` };
+}
+
+export const mosquittoTarget: ConformanceTarget = {
+  name: 'MQTT 5 (mosquitto, passwords + ACL)',
+  kind: 'mqtt',
+  broker: 'mosquitto',
+  async start() {
+    const mosquitto = await startMosquitto([BOARD, 'sim-2']);
+    for (const [user, password] of Object.entries(mosquitto.users)) {
+      const env = loginEnv(user);
+      process.env[env.usernameEnv] = user;
+      process.env[env.passwordEnv] = password;
+    }
+    const rigs = rigsFor({ mqtt: { topic: `lab/${BOARD}`, credentials: loginEnv(BOARD) } }, mosquitto.url, loginEnv('harness'));
+    return rigOf(rigs, 'mqtt', mosquitto);
+  },
+};
+
+export const TARGETS: readonly ConformanceTarget[] = [ptyTarget, aedesTarget, mosquittoTarget];
