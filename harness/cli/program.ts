@@ -9,6 +9,7 @@ import { registerFlash } from './flash.js';
 import { registerModel } from './model.js';
 import { registerReport } from './report.js';
 import { registerRigs } from './rigs.js';
+import { registerRun } from './run.js';
 import { registerSim } from './sim.js';
 import { registerValidate } from './validate.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerReport(program);
   registerRigs(program);
+  registerRun(program);
   registerSim(program);
   registerValidate(program);
   return program;

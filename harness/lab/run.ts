@@ -126,7 +126,8 @@ interface Prepared {
   plan: Plan;
   runId: string;
   runDir: string;
-  journal: JournalWriter;
+  /** Reopened for a resume; a new run's journal is created once its boards are reachable. */
+  journal?: JournalWriter;
   prior: LabEvent[];
   progress: JournalProgress;
   started?: RunStartedEvent;
@@ -140,8 +141,8 @@ function prepareNew(o: RunOptions, firmwareDir: string): Prepared {
   const plan = planRun(scenario, selected.map((s) => s.board.id));
   const runId = o.runId ?? newRunId(scenario.name);
   const runDir = path.resolve(o.reportsDir, runId);
-  const journal = JournalWriter.create(runDir);
-  return { scenario, rigs, selected, plan, runId, runDir, journal, prior: [], progress: journalProgress([]) };
+  if (existsSync(path.join(runDir, 'events.jsonl'))) throw new LabError('journal', `run ${runId} already exists under ${o.reportsDir} (resume it with --resume ${runId})`);
+  return { scenario, rigs, selected, plan, runId, runDir, prior: [], progress: journalProgress([]) };
 }
 
 function prepareResume(o: RunOptions, firmwareDir: string, runId: string): Prepared {
@@ -178,7 +179,23 @@ function prepareResume(o: RunOptions, firmwareDir: string, runId: string): Prepa
 export async function runLab(o: RunOptions): Promise<RunOutcome> {
   const firmwareDir = o.firmwareDir ?? path.join(repoRoot, 'firmware');
   const p = o.resume ? prepareResume(o, firmwareDir, o.resume) : prepareNew(o, firmwareDir);
-  const { scenario, rigs, selected, plan, runId, runDir, journal, progress } = p;
+  const { scenario, rigs, selected, plan, runId, runDir, progress } = p;
+
+  // Models (host reference outputs) and the fleet come before anything is journaled: a model that
+  // cannot be read or a board that cannot be reached by config is a config error, not a run.
+  let fleet: FleetHandle | undefined;
+  let journal: JournalWriter;
+  let models: ReturnType<typeof prepareModels>;
+  try {
+    models = prepareModels(scenario);
+    fleet = await o.openFleet({ rigs, selected, sim: o.sim ?? 'auto', ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}) });
+    for (const s of selected) if (!fleet.boards.has(s.board.id)) throw new Error(`openFleet returned no board for ${s.board.id}`);
+    journal = p.journal ?? JournalWriter.create(runDir);
+  } catch (e) {
+    p.journal?.close();
+    await fleet?.close().catch(() => undefined);
+    throw e;
+  }
 
   const stdout = o.stdout === undefined ? process.stdout : o.stdout;
   const consoleReporter = stdout ? new ConsoleReporter({ stream: stdout }) : undefined;
@@ -213,8 +230,8 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
     process.on('SIGTERM', onSignal);
   }
 
+  for (const note of fleet.notes ?? []) stdout?.write(`${note}\n`);
   let store: HistoryStore | undefined;
-  let fleet: FleetHandle | undefined;
   let status: RunOutcome['status'] = 'completed';
   let failure: unknown;
   try {
@@ -235,7 +252,6 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
       });
     }
 
-    const models = prepareModels(scenario);
     if (o.store !== false) {
       try {
         store = HistoryStore.open(o.store ?? path.join(o.reportsDir, 'history.sqlite'));
@@ -245,13 +261,7 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
     }
     const history: CanaryHistory = (board, key, simulated) => store?.canaryMedians(board, key, simulated) ?? [];
 
-    fleet = await o.openFleet({ rigs, selected, sim: o.sim ?? 'auto', ...(o.timeScale !== undefined ? { timeScale: o.timeScale } : {}) });
-    for (const note of fleet.notes ?? []) stdout?.write(`${note}\n`);
-    const slots = selected.map((s) => {
-      const board = fleet!.boards.get(s.board.id);
-      if (!board) throw new Error(`openFleet returned no board for ${s.board.id}`);
-      return new BoardSlot(board, s.board, emit);
-    });
+    const slots = selected.map((s) => new BoardSlot(fleet.boards.get(s.board.id)!, s.board, emit));
     const outcome = await runSchedule({
       scenario, plan, slots, models, firmwareDir, emit, stop: stop.signal, progress,
       canary: { model: loadCanaryModel(), history }, profile: o.profile ?? false,
@@ -268,10 +278,7 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
   }
 
   // Links and simulated boards go away within a bounded time, whatever state they are in.
-  if (fleet) {
-    const f = fleet;
-    await Promise.race([f.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
-  }
+  await Promise.race([fleet.close().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
   const error = failure === undefined ? undefined : { code: (failure as { code?: string }).code ?? 'internal', message: messageOf(failure) };
   emit({ type: 'run.finished', runId, status, ...(error ? { error } : {}) });
   journal.close();

@@ -1,0 +1,63 @@
+/**
+ * The boards of a run, reached the way rigs.json says: a board session (harness/boards) per board,
+ * over its serial device or its MQTT topic. When the rigs have simulated boards, the simulated
+ * fleet (harness/sim) is started in this process first - each board on its own PTY and/or on the
+ * embedded aedes broker - and the sessions get the fleet's PTY paths, its broker URL and each
+ * board's power switch (the EN button, for a board that hangs). With `sim: 'off'` the simulated
+ * boards run elsewhere (`hil sim`) and are reached like real ones: through the port the rigs give.
+ */
+import { LabError } from '../errors.js';
+import { brokerOf, createLabBoard, simulatedBoardOptions } from '../boards/index.js';
+import { startSimFleet, type SimFleet } from '../sim/index.js';
+import type { LabBoard } from './board.js';
+import type { FleetHandle, OpenFleet } from './run.js';
+
+export const openFleet: OpenFleet = async ({ rigs, selected, sim, timeScale }) => {
+  const simulated = selected.filter((s) => s.board.simulated);
+  if (sim === 'off') {
+    for (const s of simulated) {
+      if (s.transport === 'serial' && !s.board.transport.serial?.port) {
+        throw new LabError('config', `${rigs.label}: board "${s.board.id}" is simulated without a serial port, so with --no-sim there is no device to reach it on (give it "port" in rigs.json so hil sim links its PTY there, or drop --no-sim)`);
+      }
+    }
+    if (rigs.mqtt.url === 'embedded' && selected.some((s) => s.transport === 'mqtt')) {
+      throw new LabError('config', `${rigs.label}: /mqtt/url is "embedded", a broker that only exists inside the hil process that starts the simulated boards: drop --no-sim, or set mqtt.url to the broker hil sim prints`);
+    }
+  }
+  let fleet: SimFleet | undefined;
+  if (sim === 'auto' && simulated.length > 0) {
+    fleet = await startSimFleet({ rigs, boards: simulated.map((s) => s.board.id), ...(timeScale !== undefined ? { timeScale } : {}) });
+  }
+  const boards = new Map<string, LabBoard>();
+  try {
+    const broker = brokerOf(rigs, fleet?.brokerUrl);
+    for (const s of selected) {
+      boards.set(s.board.id, createLabBoard(s.board, {
+        transport: s.transport,
+        ...(broker ? { broker } : {}),
+        ...(fleet && s.board.simulated ? simulatedBoardOptions(fleet, s.board.id) : {}),
+      }));
+    }
+  } catch (e) {
+    await fleet?.stop().catch(() => undefined);
+    throw e;
+  }
+  const notes: string[] = [];
+  if (fleet) {
+    const scale = timeScale !== undefined && timeScale !== 1 ? `, board time x${1 / timeScale} faster than real time` : '';
+    notes.push(`simulated fleet started in-process (every number these boards report is simulated${scale}):`);
+    for (const b of fleet.boards) {
+      const s = selected.find((x) => x.board.id === b.id)!;
+      notes.push(s.transport === 'serial' ? `  ${b.id}  serial  ${b.ptyPath}  ${b.baud} baud` : `  ${b.id}  mqtt    ${b.mqttTopic} @ ${fleet.brokerUrl}`);
+    }
+  }
+  const handle: FleetHandle = {
+    boards,
+    notes,
+    async close() {
+      await Promise.allSettled([...boards.values()].map((b) => b.close()));
+      await fleet?.stop();
+    },
+  };
+  return handle;
+};
