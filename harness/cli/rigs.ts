@@ -1,10 +1,17 @@
 /**
- * `hil rigs [--rigs <file>] [--json]`: the boards of rigs.json - id, chip, link, port or topic,
- * tags, simulated profile. (Probing each board's identity and firmware joins when board sessions
- * exist.)
+ * `hil rigs [--rigs <file>] [--json] [--probe [--no-sim] [--time-scale x]]`: the boards of
+ * rigs.json - id, chip, link, port or topic, tags, simulated profile. With `--probe`, each board
+ * is connected to and its identity shown: the chip (revision, MAC) and the firmware it runs
+ * (variant, app sha256, kernel backend, IDF / TFLM / ESP-NN versions, CPU clock, PSRAM, flash).
+ * Simulated boards are started in-process for the probe unless --no-sim (they run in `hil sim`).
  */
 import type { Command } from 'commander';
-import { loadRigs, type BoardConfig, type Rigs } from '../config/index.js';
+import { loadRigs, type BoardConfig, type Rigs, type SelectedBoard } from '../config/index.js';
+import { ExitCode, LabError } from '../errors.js';
+import type { BoardIdentity } from '../lab/board.js';
+import { messageOf } from '../lab/failures.js';
+import { openFleet } from '../lab/fleet.js';
+import type { OpenFleet } from '../lab/run.js';
 
 /** One row per link of each board (a board on serial and MQTT gets two rows). */
 export function rigsTable(rigs: Rigs): string[][] {
@@ -31,14 +38,84 @@ export function formatTable(rows: string[][]): string {
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
 
+export interface ProbeRow {
+  board: string;
+  link: string;
+  address: string;
+  identity?: BoardIdentity;
+  error?: string;
+}
+
+/** Connects to every board of the rigs (each over its first link) and reads its identity. */
+export async function probeRigs(rigs: Rigs, options: { sim: 'auto' | 'off'; timeScale?: number; timeoutMs?: number; open?: OpenFleet }): Promise<ProbeRow[]> {
+  const selected: SelectedBoard[] = rigs.boards.map((board) => ({ board, transport: board.transport.serial ? 'serial' : 'mqtt' }));
+  const fleet = await (options.open ?? openFleet)({ rigs, selected, sim: options.sim, ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) });
+  try {
+    return await Promise.all(selected.map(async (s): Promise<ProbeRow> => {
+      const b = fleet.boards.get(s.board.id)!;
+      const row: ProbeRow = { board: s.board.id, link: b.link, address: b.address };
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const ms = options.timeoutMs ?? 20_000;
+        row.identity = await Promise.race([
+          b.connect(ms),
+          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new LabError('timeout', `no answer within ${ms / 1000} s`)), ms); }),
+        ]);
+      } catch (e) {
+        row.error = messageOf(e);
+      } finally {
+        clearTimeout(timer);
+      }
+      return row;
+    }));
+  } finally {
+    await fleet.close();
+  }
+}
+
+function mb(bytes: number): string {
+  return bytes === 0 ? 'none' : `${bytes / (1024 * 1024)} MB`;
+}
+
+export function probeTable(rows: readonly ProbeRow[]): string[][] {
+  const out: string[][] = [['BOARD', 'LINK', 'WHERE', 'CHIP', 'MAC', 'FIRMWARE', 'APP SHA256', 'KERNELS', 'IDF/TFLM/ESP-NN', 'CPU', 'PSRAM', 'FLASH', 'SIMULATED']];
+  for (const r of rows) {
+    const id = r.identity;
+    if (!id) {
+      out.push([r.board, r.link, r.address, '-', '-', `NO ANSWER: ${r.error ?? ''}`, '-', '-', '-', '-', '-', '-', '-']);
+      continue;
+    }
+    out.push([
+      r.board, r.link, r.address, `${id.chip} v${Math.floor(id.chipRevision / 100)}.${id.chipRevision % 100}`, id.mac, `${id.variant} ${id.appVersion}`,
+      `${id.appSha256.slice(0, 12)}...`, id.kernelBackend, `${id.idfVersion}/${id.tflmVersion}/${id.espNnVersion}`, `${id.cpuMhz} MHz`,
+      mb(id.psramSize), mb(id.flashSize), id.simulated ? 'yes' : 'no',
+    ]);
+  }
+  return out;
+}
+
 export function registerRigs(program: Command): void {
   program
     .command('rigs')
-    .description('list the boards of rigs.json')
+    .description('list the boards of rigs.json; --probe connects to each and shows its identity and firmware')
     .option('--rigs <file>', 'rigs file', 'rigs.json')
     .option('--json', 'print the boards as JSON (with defaults applied)')
-    .action((opts: { rigs: string; json?: boolean }) => {
+    .option('--probe', 'connect to each board and show its chip and firmware identity')
+    .option('--no-sim', 'with --probe: the simulated boards run elsewhere (hil sim): only connect to them')
+    .option('--time-scale <x>', 'with --probe: time scale of the simulated boards started for the probe', '0.05')
+    .action(async (opts: { rigs: string; json?: boolean; probe?: boolean; sim: boolean; timeScale: string }) => {
       const rigs = loadRigs(opts.rigs);
+      if (opts.probe) {
+        const timeScale = Number(opts.timeScale);
+        if (!(timeScale > 0)) throw new LabError('usage', `--time-scale ${opts.timeScale}: give a positive number (1 = real time)`);
+        const rows = await probeRigs(rigs, { sim: opts.sim ? 'auto' : 'off', timeScale });
+        if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else process.stdout.write(`${formatTable(probeTable(rows))}\n`);
+        const silent = rows.filter((r) => !r.identity);
+        for (const r of silent) process.stderr.write(`hil: board ${r.board} did not answer on ${r.link} ${r.address}: ${r.error}\n`);
+        if (silent.length > 0) process.exitCode = ExitCode.LabError;
+        return;
+      }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ file: rigs.file, mqtt: rigs.mqtt, boards: rigs.boards, warnings: rigs.warnings }, null, 2)}\n`);
         return;
