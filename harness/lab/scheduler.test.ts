@@ -237,6 +237,15 @@ describe('runSchedule when boards misbehave', () => {
     expect(boards.get('b1')!.calls.switches).toBe(0);
   });
 
+  it('names the margin when an "auto" arena is too small on the board (ESP-NN scratch the planner cannot see)', async () => {
+    const auto = makeScenario({ matrix: { firmware: ['esp-nn'], model: [{ id: 'tiny', path: 'tiny.tflite' }], arena: ['auto'] }, rounds: 1 });
+    const { events } = await run(auto, [{ id: 'b1', arenaError: () => ({ name: 'ARENA_TOO_SMALL', message: 'needs 9000 bytes' }) }], { canary: false });
+    const fin = of(events, 'trial.finished');
+    expect(fin).toHaveLength(1);
+    expect(fin[0]).toMatchObject({ status: 'failed', willRetry: false, error: { code: 'board-error:ARENA_TOO_SMALL' } });
+    expect(fin[0].error!.message).toMatch(/needs 9000 bytes \(the arena is "auto": TFLM's \d+ bytes from the planner plus the margin; ESP-NN kernels add scratch buffers the planner cannot see: raise the arena's "marginBytes" or give a size\)$/);
+  });
+
   it('quarantines a board that answers with another chip\'s MAC after a reset', async () => {
     const { events, outcome } = await run(scenario, [{ id: 'b1', hangOnInvoke: [3], macAfterReset: '02:aa:bb:cc:dd:ee' }], { canary: false });
     expect(outcome.quarantined.get('b1')).toMatch(/now reports MAC 02:aa:bb:cc:dd:ee/);

@@ -128,7 +128,14 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
 
   // ---- arena
   const arena = await step(`configuring a ${arenaBytes}-byte ${variant.arena.placement} arena`, t.invokeS * 1000, () =>
-    board.configureArena(arenaBytes, variant.arena.placement, t.invokeS * 1000));
+    board.configureArena(arenaBytes, variant.arena.placement, t.invokeS * 1000)).catch((e: unknown) => {
+    // An "auto" arena is the planner's size plus a margin; ESP-NN kernels allocate scratch buffers
+    // the planner does not count (FACTS.md: person_detection needs +60 KB with ESP-NN): say so.
+    if (variant.arena.size === 'auto' && (e as { code?: string }).code === 'board-error:ARENA_TOO_SMALL') {
+      throw trialFailure(`${(e as Error).message} (the arena is "auto": TFLM's ${model.arenaBytes} bytes from the planner plus the margin; ${identity.kernelBackend === 'esp-nn' ? 'ESP-NN kernels add scratch buffers the planner cannot see: ' : ''}raise the arena's "marginBytes" or give a size)`, 'board-error:ARENA_TOO_SMALL');
+    }
+    throw e;
+  });
   if (arena.inputs.length !== model.inputs.length || arena.outputs.length !== model.outputs.length) {
     throw boardFailure(`board ${slot.id}: the model it holds has ${arena.inputs.length} inputs and ${arena.outputs.length} outputs, "${model.id}" has ${model.inputs.length} and ${model.outputs.length} (the board lost the model)`, 'board');
   }
