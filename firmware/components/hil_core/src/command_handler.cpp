@@ -55,6 +55,17 @@ p::TensorInfo wireTensor(const TensorInfo& t) {
   return w;
 }
 
+// A message type as PROTOCOL.md writes it (MODEL_BEGIN); MessageTypeName gives the golden-JSON
+// name (model_begin).
+void protocolName(MessageType type, char* out, size_t capacity) {
+  const char* name = p::MessageTypeName(type);
+  size_t i = 0;
+  for (; name != nullptr && name[i] != '\0' && i + 1 < capacity; ++i) {
+    out[i] = name[i] >= 'a' && name[i] <= 'z' ? static_cast<char>(name[i] - 'a' + 'A') : name[i];
+  }
+  out[i] = '\0';
+}
+
 }  // namespace
 
 const char* boardStateName(BoardState state) {
@@ -168,15 +179,16 @@ void CommandHandler::sendHello(FrameSink& out) {
 void CommandHandler::handleFrameError(p::FrameError error, const p::FrameHeader* header, FrameSink& out) {
   if (header == nullptr) return;  // no trustworthy request id: the host's timeout handles it
   switch (error) {
+    // The texts name only what PROTOCOL.md section 2 rule 7 says a decoder reports with an error
+    // (reason, type, request id), so every implementation (harness/sim/app too) words them alike.
     case p::FrameError::kCrc:
-      sendError(out, header->request_id, ErrorCode::kBadFrame, 0,
-                "frame CRC-32 failed (type 0x%02x, %u payload bytes): resend the request", header->type,
-                static_cast<unsigned>(header->length));
+      sendError(out, header->request_id, ErrorCode::kBadFrame, 0, "frame CRC-32 failed (type 0x%02x): resend the request",
+                header->type);
       break;
     case p::FrameError::kOversize:
       sendError(out, header->request_id, ErrorCode::kBadFrame, 0,
-                "frame announces %u payload bytes, more than the %u this board accepts",
-                static_cast<unsigned>(header->length), static_cast<unsigned>(p::kMaxPayload));
+                "frame (type 0x%02x) announces more payload than the %u bytes this board accepts", header->type,
+                static_cast<unsigned>(p::kMaxPayload));
       break;
     case p::FrameError::kTruncated:
     case p::FrameError::kTrailingBytes:
@@ -199,10 +211,12 @@ void CommandHandler::handleFrame(const p::FrameView& frame, FrameSink& out) {
       sendError(out, id, ErrorCode::kUnknownCommand, frame.header.type,
                 "this board does not know message type 0x%02x", frame.header.type);
       return;
-    case p::DecodeStatus::kBadPayload:
-      sendError(out, id, ErrorCode::kBadFrame, 0, "the payload of a %s request does not match its layout",
-                p::MessageTypeName(static_cast<MessageType>(frame.header.type)));
+    case p::DecodeStatus::kBadPayload: {
+      char name[32];
+      protocolName(static_cast<MessageType>(frame.header.type), name, sizeof name);
+      sendError(out, id, ErrorCode::kBadFrame, 0, "the payload of a %s request does not match its layout", name);
       return;
+    }
     case p::DecodeStatus::kUnsupportedVersion: {
       // Sent with version 1, which every receiver reads (PROTOCOL.md "Version negotiation").
       const uint8_t saved = version_;
