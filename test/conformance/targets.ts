@@ -7,7 +7,7 @@ import type { BoardConfig, Rigs } from '../../harness/config/types.js';
 import { BoardSession } from '../../harness/boards/session.js';
 import { brokerOf, createBoardSession, simulatedBoardOptions } from '../../harness/boards/lab-board.js';
 import { startSimFleet, type SimBoard, type SimFleet } from '../../harness/sim/index.js';
-import { startMosquitto, type Mosquitto } from './mosquitto.js';
+import { startMosquitto, type Mosquitto } from '../../harness/links/testing/mosquitto.js';
 
 export const BOARD = 'sim-1';
 export const SERIAL_BAUD = 921600;

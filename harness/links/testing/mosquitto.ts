@@ -1,5 +1,5 @@
 /**
- * A real mosquitto for the conformance suite, as a lab would run one for its boards: a generated
+ * A real mosquitto for the conformance suite and bench:link, as a lab would run one for its boards: a generated
  * config on a free port of 127.0.0.1, `allow_anonymous false`, a password file made with
  * `mosquitto_passwd -b -c`, and an ACL that lets each board user read and write its own topic
  * only (`pattern readwrite lab/%u/#`) and the harness user everything under `lab/`.
@@ -85,6 +85,9 @@ export async function startMosquitto(boards: readonly string[]): Promise<Mosquit
     `password_file ${passwd}`,
     `acl_file ${acl}`,
     'persistence false',
+    // Frames are small messages answered at once: without this, Nagle's algorithm and delayed ACKs
+    // add ~40 ms to every exchange (measured: PING round trip 88 ms -> 44 ms with it).
+    'set_tcp_nodelay true',
     // Started as root (a container), mosquitto would drop to the "mosquitto" user, which cannot
     // read the files made here; run as a normal user this line has no effect.
     'user root',
