@@ -20,7 +20,7 @@ import { readModel } from '../tflite/reader.js';
 import { tensorByteSize } from '../tflite/model.js';
 import type { CanaryEvent, NewLabEvent } from './events.js';
 import type { BoardSlot } from './slot.js';
-import type { Step } from './trial-runner.js';
+import { progressMs, replyMs, type Step } from './trial-runner.js';
 
 export const CANARY_MODEL_FILE = fileURLToPath(new URL('../tflite/testdata/tiny_conv_int8.tflite', import.meta.url));
 /** Unmeasured inferences before the canary's measured ones (caches, lazy allocations). */
@@ -81,16 +81,16 @@ export async function runCanary(slot: BoardSlot, canary: CanaryModel, scenario: 
   const placement = 'internal';
   if (slot.holding.modelSha256 !== canary.sha256) {
     slot.holding = {};
-    await step('uploading the canary model', t.uploadS * 1000, () => board.uploadModel(canary.bytes, canary.sha256, placement, t.uploadS * 1000));
+    await step('uploading the canary model', t.uploadS * 1000, () => board.uploadModel(canary.bytes, canary.sha256, placement, replyMs(scenario)));
     slot.holding = { modelSha256: canary.sha256, modelPlacement: placement };
   }
   await step('configuring the canary arena', t.invokeS * 1000, () => board.configureArena(canary.arenaBytes, placement, t.invokeS * 1000));
   for (let i = 0; i < canary.inputs.length; i++) {
-    await step('setting the canary input', t.uploadS * 1000, () => board.setInput(i, canary.inputs[i], t.uploadS * 1000));
+    await step('setting the canary input', t.uploadS * 1000, () => board.setInput(i, canary.inputs[i], replyMs(scenario)));
   }
   const n = scenario.canary.inferences;
   const out = await step(`${n} canary inferences`, t.invokeS * 1000 * (n + CANARY_WARMUP) + t.connectS * 1000, () =>
-    board.invoke({ warmup: CANARY_WARMUP, measured: n, profile: false, timeoutMs: t.invokeS * 1000 + 1000 }));
+    board.invoke({ warmup: CANARY_WARMUP, measured: n, profile: false, timeoutMs: progressMs(scenario) }));
   const latencyUs = out.cycles.map((c) => Math.round((c / out.cpuMhz) * 1000) / 1000);
   const medianUs = medianOf(latencyUs);
   const key = `${canary.name}@${identity.variant}/${out.cpuMhz}mhz`;

@@ -55,6 +55,23 @@ export interface TrialProgress {
   profileDone: boolean;
 }
 
+/**
+ * How long one request may go without any reply frame. A chunk is acknowledged at once, so a
+ * silence of `connectS` means a hung board, however long the whole upload (`uploadS`) may take.
+ */
+export function replyMs(s: Scenario): number {
+  return Math.min(s.timeouts.connectS, s.timeouts.uploadS) * 1000;
+}
+
+/**
+ * The same for INVOKE and ACCURACY_RUN: the board sends progress at least once a second, between
+ * inferences (PROTOCOL.md "Progress"), so one inference plus a second of silence means a hang,
+ * however long the whole batch (`invokeS` x N, `accuracyS`) may take.
+ */
+export function progressMs(s: Scenario): number {
+  return s.timeouts.invokeS * 1000 + 1000;
+}
+
 export type Step = <T>(name: string, ms: number, work: () => Promise<T>) => Promise<T>;
 
 /** A step runner: a time limit per step, and a stop request abandons the step at once. */
@@ -122,7 +139,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   const destination: 'internal' | 'psram' = identity.psramSize > 0 ? 'psram' : 'internal';
   if (slot.holding.modelSha256 !== model.sha256) {
     slot.holding = {};
-    await step(`uploading model ${model.id}`, t.uploadS * 1000, () => board.uploadModel(model.bytes, model.sha256, destination, t.uploadS * 1000));
+    await step(`uploading model ${model.id}`, t.uploadS * 1000, () => board.uploadModel(model.bytes, model.sha256, destination, replyMs(scenario)));
     slot.holding = { modelSha256: model.sha256, modelPlacement: destination };
   }
 
@@ -156,13 +173,13 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     if (k === currentInput) return;
     const tensors = model.latencyInputs[k];
     for (let i = 0; i < tensors.length; i++) {
-      await step(`setting input ${i}`, t.uploadS * 1000, () => board.setInput(i, tensors[i], t.uploadS * 1000));
+      await step(`setting input ${i}`, t.uploadS * 1000, () => board.setInput(i, tensors[i], replyMs(scenario)));
     }
     currentInput = k;
   };
   const invoke = async (n: number, profile: boolean): Promise<InvokeOutcome> => {
     const out = await step(`${n} inference${n === 1 ? '' : 's'}`, t.invokeS * 1000 * (n + (profile ? 1 : 0)) + t.connectS * 1000, () =>
-      board.invoke({ warmup: 0, measured: n, profile, timeoutMs: t.invokeS * 1000 + 1000 }));
+      board.invoke({ warmup: 0, measured: n, profile, timeoutMs: progressMs(scenario) }));
     if (out.cycles.length !== n) {
       throw boardFailure(`board ${slot.id}: asked for ${n} measured inferences, got ${out.cycles.length} cycle counts`, 'board');
     }
@@ -229,7 +246,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   if (tasks.accuracy && model.accuracy) {
     const acc = model.accuracy;
     const outputs = await step(`accuracy pass over ${acc.samples} inputs`, t.accuracyS * 1000, () =>
-      board.runAccuracy({ data: acc.data, samples: acc.samples, sampleBytes: acc.sampleBytes, timeoutMs: t.accuracyS * 1000 }));
+      board.runAccuracy({ data: acc.data, samples: acc.samples, sampleBytes: acc.sampleBytes, timeoutMs: progressMs(scenario) }));
     if (outputs.length !== acc.samples * acc.outputBytes) {
       throw boardFailure(`board ${slot.id}: the accuracy pass returned ${outputs.length} bytes of outputs, expected ${acc.samples} x ${acc.outputBytes}`, 'board');
     }
