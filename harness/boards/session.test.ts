@@ -174,16 +174,73 @@ describe('BoardSession: requests', () => {
     expect(session.state).toBe('ready');
   });
 
-  it('a damaged reply to the pending request fails it at once instead of waiting for the timeout', async () => {
+  it('a damaged reply to INVOKE fails it at once instead of waiting for the timeout (an INVOKE is not sent twice)', async () => {
     const { session, link, connect } = rig();
     await connect();
-    const p = rejection(session.memory(60_000));
+    const p = rejection(session.invoke({ warmup: 0, measured: 10, profile: false, timeoutMs: 60_000 }));
     await flush();
-    link.frameError({ reason: 'crc', type: 0x86, requestId: link.requests('memory_report')[0].requestId });
+    link.frameError({ reason: 'crc', type: 0x93, requestId: link.requests('invoke')[0].requestId });
     const e = await p;
     expect(e.code).toBe('link-garbled');
-    expect(e.message).toContain('a reply to MEMORY_REPORT arrived damaged (crc) on /dev/mem/mem-1');
+    expect(e.message).toBe('board mem-1: a reply to INVOKE arrived damaged (crc) on /dev/mem/mem-1: the link is noisy (check the cable, the baud rate, or the broker bridge)');
+    expect(link.requests('invoke')).toHaveLength(1);
     expect(session.state).toBe('failed');
+  });
+
+  it('a request the board got damaged (BAD_FRAME), or a repeatable one whose reply was damaged, is sent again', async () => {
+    let n = 0;
+    const mem = { type: 'memory' as const, arenaSize: 0, arenaUsed: 0, arenaPlacement: 'none' as const, modelSize: 0, modelPlacement: 'none' as const, imageSize: 0,
+      internal: { total: 1, free: 1, minFree: 1, largestFree: 1 }, psram: { total: 0, free: 0, minFree: 0, largestFree: 0 } };
+    const { session, link, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type !== 'memory_report') return;
+        const k = n++;
+        queueMicrotask(() => {
+          if (k === 0) l.reply(m.requestId, { type: 'error', code: ErrorCode.BAD_FRAME, arg: 0, message: 'frame CRC-32 mismatch' });
+          else if (k === 1) l.frameError({ reason: 'crc', type: 0x86, requestId: m.requestId });
+          else l.reply(m.requestId, mem);
+        });
+      },
+    });
+    await connect();
+    expect(await session.memory(1000)).toEqual(mem);
+    expect(link.requests('memory_report')).toHaveLength(3);
+    expect(session.stats().resends).toBe(2);
+    expect(session.state).toBe('ready');
+  });
+
+  it('an upload resumes where the board says it is after a chunk arrived damaged', async () => {
+    let next = 0;
+    let damaged = false;
+    const seen: number[] = [];
+    const { session, connect } = rig({
+      identity: { rxWindow: 3, maxPayload: 1028 },
+      answer: (m, l) => {
+        const b = m.body;
+        if (b.type === 'model_begin') { next = 0; queueMicrotask(() => l.reply(m.requestId, { type: 'chunk_ack', nextOffset: 0 })); }
+        if (b.type === 'model_chunk') {
+          seen.push(b.offset);
+          queueMicrotask(() => {
+            if (b.offset === 1024 && !damaged) {
+              damaged = true;
+              l.reply(m.requestId, { type: 'error', code: ErrorCode.BAD_FRAME, arg: 0, message: 'frame CRC-32 mismatch' });
+            } else if (b.offset !== next) {
+              l.reply(m.requestId, { type: 'error', code: ErrorCode.BAD_OFFSET, arg: next, message: `expected offset ${next}` });
+            } else {
+              next += b.data.length;
+              l.reply(m.requestId, { type: 'chunk_ack', nextOffset: next });
+            }
+          });
+        }
+        if (b.type === 'model_end') queueMicrotask(() => l.reply(m.requestId, { type: 'model_ready', size: next, sha256: 'cd'.repeat(32), source: 'upload', placement: 'psram' }));
+      },
+    });
+    await connect();
+    await session.uploadModel(new Uint8Array(5000), 'cd'.repeat(32), 'psram', 1000);
+    // 3072 was already in flight when the BAD_FRAME for 1024 came back (window 3)
+    expect(seen).toEqual([0, 1024, 2048, 3072, 1024, 2048, 3072, 4096]);
+    expect(next).toBe(5000);
+    expect(session.state).toBe('ready');
   });
 
   it('pipelines chunk uploads up to rx_window and no further', async () => {
@@ -249,6 +306,29 @@ describe('BoardSession: reboots, resets, disconnects', () => {
     session.onReboot((id) => reboots.push(id));
     await clock.advance(1000);
     link.hello({ ...identity, uptimeMs: 2712 }); // same boot would say >= 3700
+    expect(reboots).toHaveLength(1);
+  });
+
+  it('over MQTT, a simulated board whose clock runs 100x faster: the rate learned from INVOKE keeps a reboot a reboot', async () => {
+    const { session, link, clock, connect, identity } = rig({
+      kind: 'mqtt', identity: { uptimeMs: 2700 },
+      answer: (m, l) => {
+        if (m.body.type === 'invoke') setTimeout(() => l.reply(m.requestId, { type: 'invoke_result', warmup: 0, measured: 0, cpuMhz: 240, totalCycles: 0, wallUs: 1_000_000 }), 0);
+      },
+    });
+    await connect();
+    const reboots: BoardIdentity[] = [];
+    session.onReboot((id) => reboots.push(id));
+    const inv = session.invoke({ warmup: 0, measured: 0, profile: false, timeoutMs: 1000 });
+    await clock.advance(10); // 1 s of board time in 10 ms of host time
+    await new Promise((r) => setTimeout(r, 5));
+    await clock.advance(0);
+    await inv;
+    await clock.advance(200);
+    link.hello({ ...identity, uptimeMs: 23_700 }); // 2700 + 100 x 210 ms: the same boot, reconnected
+    expect(reboots).toHaveLength(0);
+    await clock.advance(200);
+    link.hello({ ...identity, uptimeMs: 25_000 }); // 20 s of board time passed since 23,700: a new boot
     expect(reboots).toHaveLength(1);
   });
 

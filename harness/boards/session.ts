@@ -20,7 +20,7 @@ import type { AccuracyRequest, InvokeOutcome, InvokeRequest, LabBoard } from '..
 import type { Clock, Link, LinkFrameError, LinkKind } from '../links/link.js';
 import { systemClock } from '../links/link.js';
 import {
-  ProtocolError, REPLIES, SUPPORTED_VERSIONS, assembleAccuracy, assembleInvoke, assembleOutput, chunkDataSize,
+  ProtocolError, REPLIES, SUPPORTED_VERSIONS, assembleAccuracy, errorName, assembleInvoke, assembleOutput, chunkDataSize,
   decodeMessage, encodeMessage, splitChunks,
   type ArenaReady, type BoardIdentity, type Frame, type Hello, type Info, type Memory, type Message, type ModelReady,
   type Placement, type Request,
@@ -84,6 +84,24 @@ const NAMES: Record<Request['type'], string> = {
 
 const noop = (): void => undefined;
 
+/** Times one request is sent again after BAD_FRAME or a damaged reply. */
+const MAX_RESENDS = 2;
+/** Times in a row a chunked upload may resume without getting further (a noisy line that still moves data never fails). */
+const MAX_RESUMES = 3;
+
+/** Requests that do the same when sent twice: the only ones sent again after a damaged reply. */
+const REPEATABLE = new Set<Request['type']>(['ping', 'get_info', 'negotiate', 'log_level', 'memory_report', 'get_output', 'arena_config', 'model_begin', 'accuracy_begin']);
+
+/**
+ * BAD_FRAME: the board never ran the request, so any request may go again. A damaged reply: the
+ * board did run it, so only a repeatable one; INVOKE and ACCURACY_RUN are not resent (a resent one
+ * would queue behind the still-running original and outlive its silence limit).
+ */
+function resendable(body: Request, e: unknown): boolean {
+  if (e instanceof BoardErrorReply) return e.boardName === 'BAD_FRAME';
+  return isLabError(e) && e.code === 'link-garbled' && REPEATABLE.has(body.type);
+}
+
 export class BoardSession extends EventEmitter<BoardSessionEvents> implements LabBoard {
   readonly id: string;
   readonly link: LinkKind;
@@ -103,7 +121,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   private generation = 0;
   private closed = false;
   /** Frames nobody waited for (replies to abandoned requests) and frames that did not decode. */
-  private readonly counters = { strayFrames: 0, badFrames: 0, reboots: 0 };
+  private readonly counters = { strayFrames: 0, badFrames: 0, reboots: 0, resends: 0 };
   private readonly detach: () => void;
 
   constructor(options: BoardSessionOptions) {
@@ -147,7 +165,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     return this.version;
   }
 
-  stats(): { strayFrames: number; badFrames: number; reboots: number; inFlight: number } {
+  stats(): { strayFrames: number; badFrames: number; reboots: number; resends: number; inFlight: number } {
     return { ...this.counters, inFlight: this.requests.size };
   }
 
@@ -234,17 +252,28 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   }
 
   /**
+   * How many board milliseconds pass per host millisecond, at least: 1 for a real board, up to
+   * 1 / timeScale for a simulated one. Learned from INVOKE (the board's `wall_us` of the measured
+   * loop over the host time of the whole request, which also holds the link's delays, so it is a
+   * lower bound).
+   */
+  private boardClockRate = 1;
+
+  /**
    * Whether a HELLO with `uptimeMs` comes from the same boot as the last HELLO / INFO (a board
    * that only reconnected to the broker) rather than from a new one. Same boot: its uptime went
-   * on by the time that passed, `last + elapsed`. New boot: its uptime is the boot time B, while
-   * `last >= B` (the earlier HELLO also came after a boot) and `elapsed >= B` (the reboot itself
-   * took that long), so `last + elapsed / 2 >= 1.5 B > B`. The threshold in between, `last +
-   * elapsed / 2`, leaves room for clock drift and for a simulated board whose clock runs faster
-   * than the host's (time scale below 1).
+   * on by the board time that passed, `last + rate * elapsed`, and a reconnection takes at least a
+   * second (esp-mqtt waits `reconnect_timeout_ms`, 10 s by default, espressif/esp-mqtt
+   * mqtt_config.h MQTT_RECON_DEFAULT_MS). New boot: its uptime is the boot time B, while `last >= B`
+   * (the earlier HELLO also came after a boot) and `rate * elapsed >= B` (the reboot itself took
+   * that long). The threshold `last + max(1 s, rate * elapsed / 2)` lies between the two, with
+   * room for clock drift and for a board whose uptime jitters (a simulated board at time scale
+   * 0.01 turns 1 ms of host jitter into 100 ms of uptime).
    */
   private sameBoot(uptimeMs: number): boolean {
     if (this.lastUptimeMs < 0) return false;
-    return uptimeMs >= this.lastUptimeMs + (this.clock.now() - this.lastUptimeAt) / 2;
+    const elapsed = this.clock.now() - this.lastUptimeAt;
+    return uptimeMs >= this.lastUptimeMs + Math.max(1000, (this.boardClockRate * elapsed) / 2);
   }
 
   private onHello(identity: BoardIdentity): void {
@@ -281,9 +310,11 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
 
   private onFrameError(e: LinkFrameError): void {
     this.counters.badFrames++;
-    if (e.requestId === undefined || !this.requests.has(e.requestId)) return;
-    const what = this.requests.head?.id === e.requestId ? this.requests.head.what : 'a request';
-    this.requests.fail(e.requestId, new LabError('link-garbled', `board ${this.id}: a reply to ${what} arrived damaged (${e.reason}) on ${this.address}: the link is noisy (check the cable, the baud rate, or the broker bridge)`));
+    // A damaged MQTT message is one frame: with its header unreadable, it still answered the oldest request.
+    const id = e.requestId ?? (e.wholeMessage ? this.requests.head?.id : undefined);
+    if (id === undefined || !this.requests.has(id)) return;
+    const what = this.requests.head?.id === id ? this.requests.head.what : 'a request';
+    this.requests.fail(id, new LabError('link-garbled', `board ${this.id}: a reply to ${what} arrived damaged (${e.reason}) on ${this.address}: the link is noisy (check the cable, the baud rate, or the broker bridge)`));
   }
 
   private onDisconnect(reason: string): void {
@@ -322,8 +353,20 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     return replies;
   }
 
+  /**
+   * One request, sent again (at most twice) when it did not get through: the board answered
+   * BAD_FRAME (the request arrived damaged, so it did not run; PROTOCOL.md "Damaged requests"), or
+   * the reply arrived damaged and the request is safe to repeat.
+   */
   private async request(body: Request, timeoutMs: number): Promise<Message[]> {
-    return this.checked(body, await this.exchange(body, timeoutMs));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return this.checked(body, await this.exchange(body, timeoutMs));
+      } catch (e) {
+        if (attempt >= MAX_RESENDS || !resendable(body, e)) throw e;
+        this.counters.resends++;
+      }
+    }
   }
 
   private async final<T extends Message['body']['type']>(body: Request, timeoutMs: number, _type: T): Promise<Extract<Message['body'], { type: T }>> {
@@ -333,41 +376,73 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
 
   /**
    * Sends `bodies` with up to `rx_window` of them in flight (HELLO field; PROTOCOL.md "Window"),
-   * in order; the final reply of each, or the first failure once everything sent has settled.
+   * in order. Stops sending at the first failure and lets what is in flight settle: the outcome of
+   * each request sent, in order.
    */
-  private async pipelined(bodies: Request[], timeoutMs: number): Promise<Message['body'][]> {
+  private async pipelined(bodies: Request[], timeoutMs: number): Promise<({ reply: Message['body'] } | { error: unknown })[]> {
     const window = Math.max(1, this.identityValue?.rxWindow ?? 1);
-    const finals: Message['body'][] = [];
+    const outcomes: ({ reply: Message['body'] } | { error: unknown })[] = [];
     const inFlight: { body: Request; replies: Promise<Message[]> }[] = [];
-    let failure: unknown;
+    let failed = false;
     const settle = async (): Promise<void> => {
       const { body, replies } = inFlight.shift()!;
       try {
         const r = this.checked(body, await replies);
-        if (failure === undefined) finals.push(r[r.length - 1].body);
-      } catch (e) {
-        failure ??= e;
+        outcomes.push({ reply: r[r.length - 1].body });
+      } catch (error) {
+        outcomes.push({ error });
+        failed = true;
       }
     };
     for (const body of bodies) {
       if (inFlight.length >= window) await settle();
-      if (failure !== undefined) break;
+      if (failed) break;
       const replies = this.exchange(body, timeoutMs);
       replies.catch(noop); // awaited in order by settle(); an early rejection is not unhandled
       inFlight.push({ body, replies });
     }
     while (inFlight.length > 0) await settle();
-    if (failure !== undefined) throw failure;
-    return finals;
+    return outcomes;
   }
 
-  private chunkAcks(finals: Message['body'][], chunks: { offset: number; data: Uint8Array }[], what: string): void {
-    finals.forEach((b, i) => {
-      const expected = chunks[i].offset + chunks[i].data.length;
-      if (b.type !== 'chunk_ack' || b.nextOffset !== expected) {
-        throw new LabError('board-protocol', `board ${this.id}: ${what} chunk at offset ${chunks[i].offset} was acknowledged with next offset ${b.type === 'chunk_ack' ? b.nextOffset : b.type}, expected ${expected}`);
-      }
-    });
+  /**
+   * All of `data` in chunks that fill a frame, pipelined. A chunk that did not get through (BAD_FRAME,
+   * a damaged CHUNK_ACK) does not fail the upload: it resumes where the board says it is - the
+   * `arg` of a BAD_OFFSET (PROTOCOL.md: "the host resumes from there"), else after the last chunk
+   * it acknowledged - as long as it gets further (MAX_RESUMES rounds in a row without progress fail).
+   */
+  private async sendChunks(kind: 'model_chunk' | 'set_input' | 'accuracy_input', data: Uint8Array, make: (offset: number, data: Uint8Array) => Request, timeoutMs: number): Promise<void> {
+    const size = chunkDataSize(kind, this.maxPayload());
+    let from = 0;
+    let stalled = 0; // rounds in a row that got no further
+    while (from < data.length) {
+      const chunks = splitChunks(data.subarray(from), size).map((c) => ({ offset: from + c.offset, data: c.data }));
+      const outcomes = await this.pipelined(chunks.map((c) => make(c.offset, c.data)), timeoutMs);
+      let resumeAt: number | undefined;
+      let acked = from;
+      let failedAt: number | undefined;
+      outcomes.forEach((o, i) => {
+        const expected = chunks[i].offset + chunks[i].data.length;
+        if ('reply' in o) {
+          if (o.reply.type !== 'chunk_ack' || o.reply.nextOffset !== expected) {
+            throw new LabError('board-protocol', `board ${this.id}: ${NAMES[kind]} at offset ${chunks[i].offset} was acknowledged with next offset ${o.reply.type === 'chunk_ack' ? o.reply.nextOffset : o.reply.type}, expected ${expected}`);
+          }
+          acked = Math.max(acked, expected);
+        } else {
+          failedAt ??= i;
+          if (o.error instanceof BoardErrorReply && o.error.boardName === 'BAD_OFFSET') resumeAt = o.error.arg;
+        }
+      });
+      if (failedAt === undefined) return;
+      const { error } = outcomes[failedAt] as { error: unknown };
+      const recoverable = (e: unknown) => (e instanceof BoardErrorReply && (e.boardName === 'BAD_FRAME' || e.boardName === 'BAD_OFFSET')) || (isLabError(e) && e.code === 'link-garbled');
+      // SET_INPUT chunks may come in any order: the board has everything before the failed one.
+      const next = kind === 'set_input' ? chunks[failedAt].offset : resumeAt ?? (acked > chunks[failedAt].offset ? acked : chunks[failedAt].offset);
+      stalled = next > from ? 0 : stalled + 1;
+      if (stalled > MAX_RESUMES || !outcomes.every((o) => 'reply' in o || recoverable(o.error))) throw error;
+      from = next;
+      this.counters.resends++;
+    }
   }
 
   private waitHello(timeoutMs: number, what: string): Promise<BoardIdentity> {
@@ -443,14 +518,15 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
             const identity = identityOf(body);
             this.identityValue = identity;
             finish(() => resolve(identity));
-          } else if (body.type === 'error') {
+          } else if (body.type === 'error' && errorName(body.code) !== 'BAD_FRAME') {
             finish(() => reject(new BoardErrorReply(this.id, 'GET_INFO', body.code, body.arg, body.message)));
           } else {
             ask();
           }
         }, (e: unknown) => {
           if (finished) return;
-          if (isLabError(e) && e.code === 'timeout') ask(); // still booting, or its HELLO went by before we listened
+          // Still booting, its HELLO went by before we listened, or the line damaged the answer: ask again.
+          if (isLabError(e) && (e.code === 'timeout' || e.code === 'link-garbled')) ask();
           else finish(() => reject(e));
         });
       };
@@ -560,9 +636,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
 
   private async uploadModelReady(model: Uint8Array, sha256: string, destination: ChunkPlacement, timeoutMs: number): Promise<ModelReady> {
     await this.final({ type: 'model_begin', size: model.length, sha256, destination }, timeoutMs, 'chunk_ack');
-    const chunks = splitChunks(model, chunkDataSize('model_chunk', this.maxPayload()));
-    const acks = await this.pipelined(chunks.map((c): Request => ({ type: 'model_chunk', offset: c.offset, data: c.data })), timeoutMs);
-    this.chunkAcks(acks, chunks, 'MODEL_CHUNK');
+    await this.sendChunks('model_chunk', model, (offset, data) => ({ type: 'model_chunk', offset, data }), timeoutMs);
     const ready = await this.final({ type: 'model_end' }, timeoutMs, 'model_ready');
     if (ready.size !== model.length || ready.sha256 !== sha256.toLowerCase()) {
       throw new LabError('board-protocol', `board ${this.id}: MODEL_READY reports ${ready.size} bytes with sha256 ${ready.sha256}, not the ${model.length} bytes with ${sha256} uploaded`);
@@ -578,9 +652,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   /** SET_INPUTs writing all of `data` into input tensor `tensor`, pipelined. */
   setInput(tensor: number, data: Uint8Array, timeoutMs: number): Promise<void> {
     return this.op('setInput', async () => {
-      const chunks = splitChunks(data, chunkDataSize('set_input', this.maxPayload()));
-      const acks = await this.pipelined(chunks.map((c): Request => ({ type: 'set_input', tensor, offset: c.offset, data: c.data })), timeoutMs);
-      this.chunkAcks(acks, chunks, 'SET_INPUT');
+      await this.sendChunks('set_input', data, (offset, chunk) => ({ type: 'set_input', tensor, offset, data: chunk }), timeoutMs);
     });
   }
 
@@ -590,8 +662,11 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
    */
   invoke(request: InvokeRequest): Promise<InvokeOutcome> {
     return this.op('invoke', async () => {
+      const t0 = this.clock.now();
       const replies = await this.request({ type: 'invoke', warmup: request.warmup, measured: request.measured, profile: request.profile }, request.timeoutMs);
       const out = assembleInvoke(replies);
+      const hostMs = this.clock.now() - t0;
+      if (hostMs > 0 && out.result.wallUs > 0) this.boardClockRate = Math.max(this.boardClockRate, out.result.wallUs / 1000 / hostMs);
       return {
         cycles: out.cycles, cpuMhz: out.result.cpuMhz, wallUs: out.result.wallUs,
         ...(request.profile ? { profile: out.profile } : {}),
@@ -637,9 +712,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
           throw e;
         }
         const batch = data.subarray(first * sampleBytes, (first + n) * sampleBytes);
-        const chunks = splitChunks(batch, chunkDataSize('accuracy_input', this.maxPayload()));
-        const acks = await this.pipelined(chunks.map((c): Request => ({ type: 'accuracy_input', offset: c.offset, data: c.data })), timeoutMs);
-        this.chunkAcks(acks, chunks, 'ACCURACY_INPUT');
+        await this.sendChunks('accuracy_input', batch, (offset, data) => ({ type: 'accuracy_input', offset, data }), timeoutMs);
         const result = assembleAccuracy(await this.request({ type: 'accuracy_run' }, timeoutMs));
         if (result.samples !== n) {
           throw new LabError('board-protocol', `board ${this.id}: ACCURACY_RUN reports ${result.samples} samples, ${n} were sent`);

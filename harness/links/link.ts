@@ -17,6 +17,12 @@ export interface LinkFrameError {
   /** Present when the frame's header passed its CRC, so the request it answers is known. */
   type?: number;
   requestId?: number;
+  /**
+   * MQTT: the damaged bytes were one whole message, which carries exactly one frame (PROTOCOL.md
+   * section 6), so even with an unreadable header it answered the oldest request in flight (or was
+   * a HELLO). On serial, bytes without a valid header cannot be attributed to anything.
+   */
+  wholeMessage?: boolean;
   detail?: string;
 }
 

@@ -254,7 +254,7 @@ function noDelay(client: MqttClient): void {
 /** A message on evt that is not exactly one valid frame; with a valid header, which request it answered. */
 function badMessage(e: ProtocolError, payload: Uint8Array): LinkFrameError {
   const reason = e.reason === 'bad-header' || e.reason === 'oversize' || e.reason === 'crc' || e.reason === 'truncated' || e.reason === 'trailing-bytes' ? e.reason : 'bad-header';
-  const out: LinkFrameError = { reason, detail: e.message };
+  const out: LinkFrameError = { reason, wholeMessage: true, detail: e.message };
   if (payload.length >= HEADER_SIZE && payload[0] === 0xf5 && payload[1] === 0xa5 && crc16(payload, 0, 10) === (payload[10] | (payload[11] << 8))) {
     out.type = payload[3];
     out.requestId = payload[6] | (payload[7] << 8);

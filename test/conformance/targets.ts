@@ -3,7 +3,7 @@
  * process: a PTY at 921600 baud, MQTT through the embedded aedes broker (MQTT 3.1.1), and MQTT 5
  * through a real mosquitto with passwords and an ACL.
  */
-import type { BoardConfig, Rigs } from '../../harness/config/types.js';
+import type { BoardConfig, Rigs, SimulatedFault } from '../../harness/config/types.js';
 import { BoardSession } from '../../harness/boards/session.js';
 import { brokerOf, createBoardSession, simulatedBoardOptions } from '../../harness/boards/lab-board.js';
 import { startSimFleet, type SimBoard, type SimFleet } from '../../harness/sim/index.js';
@@ -29,13 +29,14 @@ export interface ConformanceTarget {
   name: string;
   kind: 'serial' | 'mqtt';
   broker?: 'aedes' | 'mosquitto';
-  start(): Promise<ConformanceRig>;
+  /** Starts the board (with `faults`, e.g. a noisy line) and whatever broker the link needs. */
+  start(faults?: SimulatedFault[]): Promise<ConformanceRig>;
 }
 
-function rigsFor(transport: BoardConfig['transport'], mqttUrl: string, harnessLogin?: Rigs['mqtt']['credentials']): Rigs {
+function rigsFor(transport: BoardConfig['transport'], mqttUrl: string, faults: SimulatedFault[] = [], harnessLogin?: Rigs['mqtt']['credentials']): Rigs {
   const board: BoardConfig = {
     id: BOARD, chip: 'esp32s3', transport, identity: {}, tags: ['sim'], psramBytes: 8 << 20, flashBytes: 16 << 20,
-    simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed: 7, faults: [] },
+    simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed: 7, faults },
   };
   return {
     file: '(conformance)', label: 'conformance rigs', warnings: [], boards: [board],
@@ -69,14 +70,14 @@ async function rigOf(rigs: Rigs, transport: 'serial' | 'mqtt', mosquitto?: Mosqu
 export const ptyTarget: ConformanceTarget = {
   name: `serial (PTY, ${SERIAL_BAUD} baud)`,
   kind: 'serial',
-  start: () => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded'), 'serial'),
+  start: (faults) => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded', faults), 'serial'),
 };
 
 export const aedesTarget: ConformanceTarget = {
   name: 'MQTT 3.1.1 (embedded aedes)',
   kind: 'mqtt',
   broker: 'aedes',
-  start: () => rigOf(rigsFor({ mqtt: { topic: `lab/${BOARD}` } }, 'embedded'), 'mqtt'),
+  start: (faults) => rigOf(rigsFor({ mqtt: { topic: `lab/${BOARD}` } }, 'embedded', faults), 'mqtt'),
 };
 
 /** Environment variables holding the logins, as rigs.json names them. */
@@ -89,14 +90,14 @@ export const mosquittoTarget: ConformanceTarget = {
   name: 'MQTT 5 (mosquitto, passwords + ACL)',
   kind: 'mqtt',
   broker: 'mosquitto',
-  async start() {
+  async start(faults) {
     const mosquitto = await startMosquitto([BOARD, 'sim-2']);
     for (const [user, password] of Object.entries(mosquitto.users)) {
       const env = loginEnv(user);
       process.env[env.usernameEnv] = user;
       process.env[env.passwordEnv] = password;
     }
-    const rigs = rigsFor({ mqtt: { topic: `lab/${BOARD}`, credentials: loginEnv(BOARD) } }, mosquitto.url, loginEnv('harness'));
+    const rigs = rigsFor({ mqtt: { topic: `lab/${BOARD}`, credentials: loginEnv(BOARD) } }, mosquitto.url, faults, loginEnv('harness'));
     return rigOf(rigs, 'mqtt', mosquitto);
   },
 };
