@@ -23,6 +23,7 @@ export function createBoardSession(board: BoardConfig, options: CreateBoardOptio
     ...(options.resetAnswerMs !== undefined ? { resetAnswerMs: options.resetAnswerMs } : {}),
     ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
     ...(options.versions ? { versions: options.versions } : {}),
+    ...(options.resendDamaged !== undefined ? { resendDamaged: options.resendDamaged } : {}),
   });
 }
 

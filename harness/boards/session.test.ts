@@ -6,7 +6,7 @@ import { ErrorCode, type BoardIdentity, type Message, type Request } from '../pr
 import { BoardSession } from './session.js';
 
 /** A board that answers NEGOTIATE, and whatever `answer` says to the rest. */
-function rig(options: { kind?: 'serial' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void } = {}) {
+function rig(options: { kind?: 'serial' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void; resendDamaged?: boolean } = {}) {
   const clock = new FakeClock();
   const link = new MemoryLink({
     kind: options.kind ?? 'serial',
@@ -16,7 +16,7 @@ function rig(options: { kind?: 'serial' | 'mqtt'; identity?: Partial<BoardIdenti
     },
     ...(options.hardwareReset ? { hardwareReset: options.hardwareReset } : {}),
   });
-  const session = new BoardSession({ id: 'mem-1', link, clock, ...(options.powerCycle ? { powerCycle: options.powerCycle } : {}) });
+  const session = new BoardSession({ id: 'mem-1', link, clock, ...(options.powerCycle ? { powerCycle: options.powerCycle } : {}), ...(options.resendDamaged ? { resendDamaged: true } : {}) });
   const identity = testIdentity(options.identity);
   const connect = async () => {
     const p = session.connect(3000);
@@ -187,11 +187,25 @@ describe('BoardSession: requests', () => {
     expect(session.state).toBe('failed');
   });
 
-  it('a request the board got damaged (BAD_FRAME), or a repeatable one whose reply was damaged, is sent again', async () => {
+  it('without resendDamaged, BAD_FRAME fails the request (the scheduler resets and retries the trial)', async () => {
+    const { session, link, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'memory_report') queueMicrotask(() => l.reply(m.requestId, { type: 'error', code: ErrorCode.BAD_FRAME, arg: 0, message: 'frame CRC-32 mismatch' }));
+      },
+    });
+    await connect();
+    const e = await rejection(session.memory(1000));
+    expect(e.code).toBe('board-error:BAD_FRAME');
+    expect(failureKind(e)).toBe('board');
+    expect(link.requests('memory_report')).toHaveLength(1);
+  });
+
+  it('with resendDamaged, a request the board got damaged (BAD_FRAME), or a repeatable one whose reply was damaged, is sent again', async () => {
     let n = 0;
     const mem = { type: 'memory' as const, arenaSize: 0, arenaUsed: 0, arenaPlacement: 'none' as const, modelSize: 0, modelPlacement: 'none' as const, imageSize: 0,
       internal: { total: 1, free: 1, minFree: 1, largestFree: 1 }, psram: { total: 0, free: 0, minFree: 0, largestFree: 0 } };
     const { session, link, connect } = rig({
+      resendDamaged: true,
       answer: (m, l) => {
         if (m.body.type !== 'memory_report') return;
         const k = n++;
@@ -209,11 +223,12 @@ describe('BoardSession: requests', () => {
     expect(session.state).toBe('ready');
   });
 
-  it('an upload resumes where the board says it is after a chunk arrived damaged', async () => {
+  it('with resendDamaged, an upload resumes where the board says it is after a chunk arrived damaged', async () => {
     let next = 0;
     let damaged = false;
     const seen: number[] = [];
     const { session, connect } = rig({
+      resendDamaged: true,
       identity: { rxWindow: 3, maxPayload: 1028 },
       answer: (m, l) => {
         const b = m.body;

@@ -54,6 +54,14 @@ export interface BoardSessionOptions {
   probeIntervalMs?: number;
   /** Protocol versions this host speaks (default: the codec's). */
   versions?: readonly number[];
+  /**
+   * Recover from frames a noisy line damaged without failing the request: send a request again
+   * after BAD_FRAME (or after a damaged reply when it is repeatable), resume a chunked upload
+   * where the board says it is. Default false: every damaged frame fails its request (a board
+   * failure, so the scheduler resets the board and retries the trial, and the noise shows in the
+   * journal). Resends are counted in `stats().resends`.
+   */
+  resendDamaged?: boolean;
 }
 
 export type ChunkPlacement = Extract<Placement, 'internal' | 'psram'>;
@@ -354,7 +362,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   }
 
   /**
-   * One request, sent again (at most twice) when it did not get through: the board answered
+   * One request, sent again (at most twice, with `resendDamaged`) when it did not get through: the board answered
    * BAD_FRAME (the request arrived damaged, so it did not run; PROTOCOL.md "Damaged requests"), or
    * the reply arrived damaged and the request is safe to repeat.
    */
@@ -363,7 +371,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
       try {
         return this.checked(body, await this.exchange(body, timeoutMs));
       } catch (e) {
-        if (attempt >= MAX_RESENDS || !resendable(body, e)) throw e;
+        if (!this.options.resendDamaged || attempt >= MAX_RESENDS || !resendable(body, e)) throw e;
         this.counters.resends++;
       }
     }
@@ -406,8 +414,8 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   }
 
   /**
-   * All of `data` in chunks that fill a frame, pipelined. A chunk that did not get through (BAD_FRAME,
-   * a damaged CHUNK_ACK) does not fail the upload: it resumes where the board says it is - the
+   * All of `data` in chunks that fill a frame, pipelined. With `resendDamaged`, a chunk that did not
+   * get through (BAD_FRAME, a damaged CHUNK_ACK) does not fail the upload: it resumes where the board says it is - the
    * `arg` of a BAD_OFFSET (PROTOCOL.md: "the host resumes from there"), else after the last chunk
    * it acknowledged - as long as it gets further (MAX_RESUMES rounds in a row without progress fail).
    */
@@ -439,7 +447,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
       // SET_INPUT chunks may come in any order: the board has everything before the failed one.
       const next = kind === 'set_input' ? chunks[failedAt].offset : resumeAt ?? (acked > chunks[failedAt].offset ? acked : chunks[failedAt].offset);
       stalled = next > from ? 0 : stalled + 1;
-      if (stalled > MAX_RESUMES || !outcomes.every((o) => 'reply' in o || recoverable(o.error))) throw error;
+      if (!this.options.resendDamaged || stalled > MAX_RESUMES || !outcomes.every((o) => 'reply' in o || recoverable(o.error))) throw error;
       from = next;
       this.counters.resends++;
     }

@@ -1,5 +1,5 @@
 /**
- * A noisy line (corrupted bytes, seeded): a request the board got damaged is answered BAD_FRAME
+ * A noisy line (corrupted bytes, seeded), with the session's `resendDamaged`: a request the board got damaged is answered BAD_FRAME
  * and sent again, a damaged reply fails its request at once and a repeatable one is sent again,
  * a chunked upload resumes where the board says it is - and the results are still exact, with no
  * reset. Serial: both directions. MQTT: replies only, because a damaged command message is
@@ -29,7 +29,7 @@ describe.each(lines)('a noisy line ($direction) over $target.name', ({ target, d
 
   beforeAll(async () => {
     rig = await target.start([{ kind: 'corrupt-bytes', probability: direction === 'both' ? 5e-5 : 2e-3, direction }]);
-    s = rig.session();
+    s = rig.session({ resendDamaged: true });
     await s.connect(T);
   });
 

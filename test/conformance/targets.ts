@@ -21,7 +21,7 @@ export interface ConformanceRig {
   sim: SimBoard;
   mosquitto?: Mosquitto;
   /** A new session with the board (not connected yet). */
-  session(): BoardSession;
+  session(options?: { resendDamaged?: boolean }): BoardSession;
   stop(): Promise<void>;
 }
 
@@ -55,7 +55,8 @@ async function rigOf(rigs: Rigs, transport: 'serial' | 'mqtt', mosquitto?: Mosqu
   const board = rigs.boards[0];
   return {
     rigs, board, fleet, sim: fleet.board(BOARD), ...(mosquitto ? { mosquitto } : {}),
-    session: () => createBoardSession(board, {
+    session: (options = {}) => createBoardSession(board, {
+      ...options,
       transport,
       ...(transport === 'mqtt' ? { broker: brokerOf(rigs, fleet.brokerUrl) } : {}),
       ...simulatedBoardOptions(fleet, BOARD),
