@@ -19,6 +19,9 @@ export async function startEmbeddedBroker(port = 0): Promise<EmbeddedBroker> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
+    // Frames are small request/reply exchanges: without TCP_NODELAY, Nagle's algorithm meets the
+    // peer's delayed ACK and every exchange waits ~40 ms (measured by bench:link, see links README).
+    socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);
   });

@@ -85,6 +85,8 @@ export class MqttBoardLink implements FrameSink {
     this.client = client;
     client.on('connect', () => {
       if (this.client !== client) return;
+      // Same reason as the embedded broker's sockets: no Nagle delay on small frames.
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.connects++;
       client.publish(`${this.topic}/status`, 'online', { qos: 1, retain: true });
       client.subscribe(`${this.topic}/cmd`, { qos: 1 }, (err) => {
