@@ -268,6 +268,11 @@ export interface NoiseOptions {
   spikeUs?: [number, number];
   /** Relative standard deviation of the per-board offset (default 0.5 %, clipped to 3 sd). */
   boardSpread?: number;
+  /**
+   * Seed of the per-inference stream (jitter, interrupts); default: derived from `seed`. The same
+   * board (same `seed`, same board factor) on another night draws another stream with this.
+   */
+  streamSeed?: number;
 }
 
 /**
@@ -291,7 +296,7 @@ export class LatencyNoise {
     const boardRng = createRng(hashSeed(options.seed, 0x5eed));
     const z = Math.max(-3, Math.min(3, normalVariate(boardRng)));
     this.boardFactor = 1 + spread * z;
-    this.rng = createRng(hashSeed(options.seed, 0x1a7e));
+    this.rng = createRng(hashSeed(options.streamSeed ?? options.seed, 0x1a7e));
   }
 
   /**

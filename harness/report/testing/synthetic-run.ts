@@ -77,6 +77,11 @@ export interface SyntheticRunOptions {
   failRun?: boolean;
   /** Samples per trial.samples event (default 50). */
   batch?: number;
+  /**
+   * Draws one inference's cycle count instead of the built-in noise model (e.g. the simulated
+   * board's own cost model and noise); `regression` still applies on top.
+   */
+  sampler?: (draw: { variant: Variant; board: string; round: number; phase: 'warmup' | 'measure'; index: number }) => number;
 }
 
 export interface SyntheticRun {
@@ -404,7 +409,12 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
       const factor = speed * (boardFactor.get(board) ?? 1) * (roundFactor.get(`${board}#${trial.round}`) ?? 1)
         * (o.regression?.variant(v) ? 1 + o.regression.pct / 100 : 1);
       const level = baseLatencyUs(v) * factor;
+      const sampler = o.sampler;
       const draw = (i: number, phase: 'warmup' | 'measure'): number => {
+        if (sampler) {
+          const regression = o.regression?.variant(v) ? 1 + o.regression.pct / 100 : 1;
+          return Math.round(sampler({ variant: v, board, round: trial.round, phase, index: i }) * regression);
+        }
         let x = level * (1 + noise * normal(trng));
         if (phase === 'warmup' && i === 0) x *= 1.9; // first Invoke(): caches cold, lazy init
         else if (phase === 'warmup' && i < 3) x *= 1.05;
