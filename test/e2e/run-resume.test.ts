@@ -73,7 +73,11 @@ describe('hil run: kill, resume, Ctrl-C', () => {
     expect(existsSync(path.join(runDir, 'report.html'))).toBe(true);
     expect(first.stdout()).toMatch(/resume it with hil run --resume/);
 
-    const second = hil(['run', '--resume', path.basename(runDir), '--reports-dir', reports, ...RUN]);
+    // Resumed with --json: no progress display, results.json on stdout.
+    const second = hil(['run', '--resume', path.basename(runDir), '--reports-dir', reports, '--json', ...RUN]);
     expect(await exited(second, 170_000), second.stdout() + second.stderr()).toBe(0);
+    const printed = JSON.parse(second.stdout()) as { run: { id: string; status: string; resumes: number }; exitCode: number };
+    expect(printed.run).toMatchObject({ id: path.basename(runDir), status: 'completed', resumes: 1 });
+    expect(printed.exitCode).toBe(0);
   }, 320_000);
 });
