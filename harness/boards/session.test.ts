@@ -411,3 +411,56 @@ describe('BoardSession: reboots, resets, disconnects', () => {
     expect(session.state).toBe('ready');
   });
 });
+
+describe('BoardSession: enterDownloadMode (RESET mode download, for the flasher)', () => {
+  it('sends RESET mode download, then closes the link and forgets the identity; connect takes the board back', async () => {
+    const { session, link, connect, identity } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'reset') queueMicrotask(() => l.reply(m.requestId, { type: 'ok' }));
+      },
+    });
+    await connect();
+    const states: string[] = [];
+    session.on('state', (c) => states.push(`${c.to}${c.reason ? ` (${c.reason})` : ''}`));
+    await session.enterDownloadMode(1000);
+    expect(link.requests('reset').map((m) => m.body)).toEqual([{ type: 'reset', mode: 'download' }]);
+    expect(link.isOpen).toBe(false);
+    expect(session.state).toBe('unknown');
+    expect(session.identity).toBeUndefined();
+    expect(states).toEqual(['running (enterDownloadMode)', 'unknown (restarted into the ROM download mode)']);
+
+    // After flashing, the board boots the new app and says HELLO.
+    const p = session.connect(3000);
+    await flush();
+    expect(link.isOpen).toBe(true);
+    link.hello({ ...identity, appSha256: 'cd'.repeat(32), uptimeMs: 800 });
+    expect((await p).appSha256).toBe('cd'.repeat(32));
+    expect(session.state).toBe('ready');
+  });
+
+  it('a board that cannot (UNSUPPORTED) stays ready and the link stays open', async () => {
+    const { session, link, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type === 'reset') queueMicrotask(() => l.reply(m.requestId, { type: 'error', code: ErrorCode.UNSUPPORTED, arg: 0, message: 'no download mode' }));
+      },
+    });
+    await connect();
+    const e = await rejection(session.enterDownloadMode(1000));
+    expect(e.code).toBe('board-error:UNSUPPORTED');
+    expect(e.message).toMatch(/^board mem-1/);
+    expect(session.state).toBe('ready');
+    expect(link.isOpen).toBe(true);
+    expect(session.identity).toBeDefined();
+  });
+
+  it('needs a connected board, and a silent one fails the session (not trusted until probed again)', async () => {
+    const { session, clock, connect } = rig();
+    const early = await rejection(session.enterDownloadMode(1000));
+    expect(early.message).toBe('board mem-1: enterDownloadMode() cannot run while the session is unknown: connect() first');
+    await connect();
+    const p = rejection(session.enterDownloadMode(1000));
+    await clock.advance(1000);
+    expect((await p).code).toBe('timeout');
+    expect(session.state).toBe('failed');
+  });
+});

@@ -760,6 +760,27 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     });
   }
 
+  /**
+   * RESET mode download (PROTOCOL.md 0x04, mode 1): the firmware sets RTC_CNTL_FORCE_DOWNLOAD_BOOT
+   * and restarts into the ROM serial loader - the way into download mode where no modem line reaches
+   * EN/GPIO0 (a PTY, USB-Serial-JTAG, a bridge without auto-reset). Once the board answers OK it no
+   * longer runs our firmware, so the link is closed for the flasher and the session is `unknown`
+   * with no identity: after flashing, `connect` takes the board back and learns what it runs now.
+   * A board that cannot do it answers UNSUPPORTED (`board-error:UNSUPPORTED`, the session stays ready).
+   */
+  enterDownloadMode(timeoutMs: number): Promise<void> {
+    return this.op('enterDownloadMode', async () => {
+      await this.final({ type: 'reset', mode: 'download' }, timeoutMs, 'ok');
+      ++this.generation;
+      this.requests.failAll(new LabError('cancelled', `board ${this.id}: it restarted into the ROM download mode`));
+      this.cancelHelloWait();
+      this.identityValue = undefined;
+      this.lastUptimeMs = -1;
+      await this.connection.close();
+      this.setState('unknown', 'restarted into the ROM download mode');
+    });
+  }
+
   /** Closes the link so another program (the flasher) can open the port; `connect` takes it back. */
   async release(): Promise<void> {
     this.require('release', ['unknown', 'ready', 'failed']);
