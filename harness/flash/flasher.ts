@@ -28,7 +28,11 @@ export interface BoardHello {
   version?: string;
 }
 
-export type FlashPhase = 'connect' | 'compare' | 'write' | 'reset' | 'hello' | 'done';
+/**
+ * `probe` and `download-mode` come before esptool-js (flashThroughSession: asking the firmware who it
+ * is, then RESET mode download); the rest are flashBoard's own.
+ */
+export type FlashPhase = 'probe' | 'download-mode' | 'connect' | 'compare' | 'write' | 'reset' | 'hello' | 'done';
 
 export interface FlashProgress {
   board: string;

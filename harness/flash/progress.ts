@@ -25,6 +25,10 @@ function percentOf(p: FlashProgress): number | undefined {
 
 function phaseText(p: FlashProgress): string {
   switch (p.phase) {
+    case 'probe':
+      return 'asking the firmware who it is';
+    case 'download-mode':
+      return 'restarting into the ROM loader (RESET download)';
     case 'connect':
       return 'connecting to the ROM loader';
     case 'compare':

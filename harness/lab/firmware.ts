@@ -5,16 +5,18 @@
  * - The board already runs it: its HELLO names the variant (and, when the lab has the build
  *   directory, its app sha256 equals the image's esp_app_desc_t): nothing to do. The planner
  *   orders each board's queue so this is the common case.
- * - A real board and a build directory `firmware/build/<build>/` with flasher_args.json: release
- *   the port, flash it with `flashBoard` (regions whose MD5 already matches are skipped), take the
- *   port back and check the HELLO's app sha256 against the image just written.
+ * - A real board and a build directory `firmware/build/<build>/` with flasher_args.json:
+ *   `flashThroughSession`, the steps `hil flash` takes too - RESET download in-band, esptool-js
+ *   (regions whose MD5 already matches are skipped), then the HELLO through the board's session,
+ *   its app sha256 checked against the image just written.
  * - A simulated board: SIM_SET_VARIANT makes it reboot into the variant (PROTOCOL.md "Simulation
  *   only"), until simulated boards are flashed with image sets as well.
  * - Otherwise the trial cannot run here, and says which build to make.
  */
 import path from 'node:path';
 import type { BoardIdentity } from '../protocol/index.js';
-import { flashBoard } from '../flash/flasher.js';
+import { FlashError } from '../flash/flasher.js';
+import { flashThroughSession } from '../flash/through-session.js';
 import type { FirmwareBuild } from './plan.js';
 import type { NewLabEvent } from './events.js';
 import { readBuildInfo, type BuildInfo } from './fingerprint.js';
@@ -62,27 +64,28 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
   if (info && !slot.config.simulated && serial?.port && board.release) {
     slot.setState('flashing', `flashing ${build.id}`);
     slot.forget();
-    await board.release();
     const started = Date.now();
+    const { connectMs, helloMs, flashMs } = env.timeouts;
     try {
-      const report = await env.step(`flashing ${build.id}`, env.timeouts.flashMs, () => flashBoard({
-        board: slot.id, port: serial.port!, build: info.dir, baud: serial.flashBaud, reset: serial.reset,
+      // The same steps as `hil flash`: RESET download in-band (the board said hello, so it answers),
+      // esptool-js, then the HELLO through this board's session checked against the image.
+      const report = await env.step(`flashing ${build.id}`, flashMs + connectMs + helloMs, () => flashThroughSession({
+        board, answering: true, port: serial.port!, build: info.dir, baud: serial.flashBaud, reset: serial.reset,
+        requestMs: connectMs, helloMs,
+        onProgress: (p) => { if (p.phase === 'hello') slot.setState('booting', `booting ${build.id}`); },
       }));
       env.emit({
         type: 'board.flashed', board: slot.id, build: build.id, ok: true,
         regions: report.regions.map((r) => ({ address: r.offset, file: r.file, bytes: r.bytes, skipped: r.action === 'skipped', wireBytes: r.wireBytes, seconds: r.seconds })),
       });
     } catch (e) {
+      const done = e instanceof FlashError ? e.regions : [];
       env.emit({
-        type: 'board.flashed', board: slot.id, build: build.id, ok: false, regions: [],
+        type: 'board.flashed', board: slot.id, build: build.id, ok: false,
+        regions: done.map((r) => ({ address: r.offset, file: r.file, bytes: r.bytes, skipped: r.action === 'skipped', wireBytes: r.wireBytes, seconds: r.seconds })),
         error: { code: (e as { code?: string }).code ?? 'flash', message: e instanceof Error ? e.message : String(e) },
       });
       throw boardFailure(`board ${slot.id}: flashing ${buildLabel} failed after ${((Date.now() - started) / 1000).toFixed(1)} s: ${e instanceof Error ? e.message : String(e)}`, 'flash', e);
-    }
-    slot.setState('booting', `booting ${build.id}`);
-    const fresh = await env.step('hello after flashing', env.timeouts.connectMs + env.timeouts.helloMs, () => board.connect(env.timeouts.helloMs));
-    if (fresh.appSha256 !== info.appSha256) {
-      throw boardFailure(`board ${slot.id}: after flashing ${buildLabel} it reports app sha256 ${fresh.appSha256.slice(0, 16)}..., not the image's ${info.appSha256.slice(0, 16)}... (the write did not take: check the board's flash and power)`, 'flash');
     }
     slot.setState('ready');
     return info;
