@@ -58,4 +58,34 @@ describe('FlashProgressView', () => {
     view.fail('b2');
     expect(s.text().endsWith('\x1b[2Kb2: FAILED\n')).toBe(true);
   });
+
+  it('on a TTY, keeps region summaries and notes until close() so parallel bars keep redrawing in place', () => {
+    const s = sink();
+    const view = new FlashProgressView(s.out, { tty: true });
+    view.update({ board: 'b1', phase: 'connect' });
+    view.update({ board: 'b2', phase: 'probe' });
+    view.done(report);
+    view.note('b2', 'does not answer our protocol');
+    view.update({ board: 'b2', phase: 'download-mode' });
+    expect(s.text()).not.toContain('unchanged, skipped');
+    // Every redraw went back over both bars: nothing was written between them.
+    expect(s.text().split('\x1b[2F')).toHaveLength(3);
+    expect(s.text()).toContain('\x1b[2Kb1: flashed in 6.0 s at 921600 baud (watchdog reset)\n\x1b[2Kb2         [........................]   0%  restarting into the ROM loader (RESET download)\n');
+    view.close();
+    expect(s.text().endsWith([
+      'b1:   0x000000 bootloader       unchanged, skipped',
+      'b1:   0x010000 app              921696 bytes (542288 compressed, 547204 on the wire) in 5.90 s',
+      'b2: does not answer our protocol',
+      '',
+    ].join('\n'))).toBe(true);
+  });
+
+  it('on a pipe, notes are lines right away', () => {
+    const s = sink();
+    const view = new FlashProgressView(s.out, { tty: false });
+    view.update({ board: 'b2', phase: 'probe' });
+    view.note('b2', 're-probed: not answering');
+    view.close();
+    expect(s.text()).toBe('b2: asking the firmware who it is\nb2: re-probed: not answering\n');
+  });
 });

@@ -18,6 +18,8 @@ interface BoardState {
 const BAR = 24;
 
 function percentOf(p: FlashProgress): number | undefined {
+  // Every region is written by the time the board is reset into its app.
+  if (p.phase === 'reset' || p.phase === 'hello' || p.phase === 'done') return 1;
   if (p.regionCount === undefined || p.regionIndex === undefined) return undefined;
   const within = p.total ? (p.sent ?? 0) / p.total : 0;
   return Math.min(1, (p.regionIndex + within) / Math.max(1, p.regionCount));
@@ -48,6 +50,7 @@ export class FlashProgressView {
   private readonly boards = new Map<string, BoardState>();
   private readonly tty: boolean;
   private drawn = 0;
+  private deferred: string[] = [];
 
   constructor(
     private readonly out: ProgressOutput,
@@ -59,7 +62,7 @@ export class FlashProgressView {
   update(p: FlashProgress): void {
     const state = this.state(p.board);
     if (this.tty) {
-      const frac = percentOf(p) ?? (p.phase === 'done' ? 1 : 0);
+      const frac = percentOf(p) ?? 0;
       const filled = Math.round(frac * BAR);
       state.line = `${p.board.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${String(Math.round(frac * 100)).padStart(3)}%  ${phaseText(p)}`;
       this.redraw();
@@ -88,15 +91,29 @@ export class FlashProgressView {
     this.finishLine(board, message ? `${board}: FAILED - ${message}` : `${board}: FAILED`, []);
   }
 
+  /** A line about one board that is not progress (a fallback taken, a re-probe's result). */
+  note(board: string, text: string): void {
+    const line = `${board}: ${text}`;
+    if (this.tty) this.deferred.push(line);
+    else this.out.write(`${line}\n`);
+  }
+
+  /**
+   * Prints what waited below the bars on a TTY (region summaries, notes): while boards flash in
+   * parallel, a line written under the bars would push them up and break the redraw in place.
+   */
+  close(): void {
+    if (this.deferred.length === 0) return;
+    this.out.write(this.deferred.map((l) => `${l}\n`).join(''));
+    this.deferred = [];
+    this.drawn = 0;
+  }
+
   private finishLine(board: string, head: string, rest: string[]): void {
     if (this.tty) {
       this.state(board).line = head;
       this.redraw();
-      if (rest.length > 0) {
-        // Summaries go below the bars; the bars above stay where they are.
-        this.out.write(rest.map((l) => `${l}\n`).join(''));
-        this.drawn = 0;
-      }
+      this.deferred.push(...rest);
       return;
     }
     this.out.write([head, ...rest].map((l) => `${l}\n`).join(''));
