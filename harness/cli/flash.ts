@@ -303,12 +303,14 @@ Per board: ask the firmware who it is; if it answers, RESET download in-band (ho
 or without DTR/RTS wired to EN/GPIO0, reaches the ROM loader), else esptool-js's reset for the rig;
 write with esptool-js; then wait for the new firmware's HELLO and check its app ELF sha256 against
 the image's esp_app_desc_t. A failed board is re-probed (connect, else reset) and the summary says
-what it runs now. Exit code 0 when every board was flashed or unchanged and identified, 2 otherwise.
+what it runs now. Exit code 0 when every board was flashed or unchanged and identified (a --port
+board that is not in the rigs is flashed and verified by MD5 but not identified), 2 otherwise.
 
 What has run where: all of this runs against simulated boards (ROM loader + lab firmware on PTYs)
-with the unmodified esptool-js from npm. The classic DTR/RTS and USB-JTAG-Serial reset sequences
-are esptool-js's own code and have not been run on a real board here, nor has the wait for a
-USB-Serial-JTAG port to re-enumerate after the in-band RESET download.`)
+with the unmodified esptool-js from npm. Not run on a real board here: the classic DTR/RTS and
+USB-JTAG-Serial reset sequences (esptool-js's own code), the real firmware's RESET download
+(RTC_CNTL_OPTION1 force-download + esp_restart), and the wait for a USB-Serial-JTAG port to
+re-enumerate after it.`)
     .action(async (names: string[], options: FlashCliOptions) => {
       const baud = options.baud === undefined ? undefined : Number(options.baud);
       if (baud !== undefined && (!Number.isInteger(baud) || baud < 9600)) throw new LabError('usage', `--baud ${options.baud} is not a baud rate: use e.g. 921600 or 2000000`);
