@@ -21,7 +21,7 @@ import { isPtyPath } from './webserial-port.js';
 
 /**
  * What the flashing steps need from a board session (harness/boards `BoardSession` has all of it;
- * the scheduler's `LabBoard` has all but `enterDownloadMode`, which is then used when present).
+ * the scheduler's `LabBoard` declares `enterDownloadMode` as optional: used when the board has it).
  */
 export interface FlashableBoard {
   readonly id: string;

@@ -73,6 +73,11 @@ export interface LabBoard {
   reset(timeoutMs: number): Promise<BoardIdentity>;
   /** Simulated boards only: reboot into another firmware variant (SIM_SET_VARIANT). */
   switchVariant?(variant: string, timeoutMs: number): Promise<BoardIdentity>;
+  /**
+   * RESET mode download (PROTOCOL.md 0x04, mode 1): the board restarts into the ROM loader and the
+   * link is released for the flasher; `connect` takes the board back after flashing.
+   */
+  enterDownloadMode?(timeoutMs: number): Promise<void>;
   /** Real boards: release the serial port (for the flasher) and take it back afterwards. */
   release?(): Promise<void>;
 
