@@ -6,7 +6,9 @@ import type { Conv2DOptions, Tensor } from '../model.js';
 import { shapeSize } from '../model.js';
 import { activationRangeFloat, activationRangeQuantized, quantizeMultiplier } from '../quant-math.js';
 import type { OpContext } from './common.js';
-import { checkScales, perTensorQuant, requireType } from './common.js';
+import { MAX_WINDOW_ELEMENTS, checkScales, describeShape, perTensorQuant, requirePositiveIntegers, requireType } from './common.js';
+import type { PaddedGeometry } from './padded-input.js';
+import { computeWindow } from './padding.js';
 
 export interface QuantizedConvParams {
   inputOffset: number;
@@ -72,6 +74,57 @@ export function checkBias(ctx: OpContext, bias: Tensor | null, channels: number)
   if (bias && shapeSize(bias.shape) !== channels) {
     return ctx.fail(`bias tensor '${bias.name}' has ${shapeSize(bias.shape)} values for ${channels} output channels`);
   }
+}
+
+/** The window of a CONV_2D or DEPTHWISE_CONV_2D as its kernels read it (NHWC, from the padded input). */
+export interface ConvWindowShape {
+  batches: number; outH: number; outW: number; outC: number; inC: number;
+  fH: number; fW: number;
+  strideH: number; strideW: number; dilationH: number; dilationW: number;
+  /** Size of the padded input; 0 until the padded input is made from `geometry`. */
+  paddedH: number; paddedW: number;
+}
+
+/**
+ * Output size and padding of a CONV_2D / DEPTHWISE_CONV_2D (ComputePaddingHeightWidth) for an
+ * `fH` x `fW` filter with `outC` output channels: fails unless the output tensor has that shape and
+ * the padded input stays within MAX_WINDOW_ELEMENTS. Returns the window and the padded-input
+ * geometry the kernels need.
+ */
+export function convWindow(
+  ctx: OpContext, o: Conv2DOptions, input: Tensor, output: Tensor, fH: number, fW: number, outC: number,
+): { shape: ConvWindowShape; geometry: PaddedGeometry } {
+  const [batches, inH, inW, inC] = input.shape;
+  requirePositiveIntegers(ctx, { stride_h: o.strideH, stride_w: o.strideW, dilation_h: o.dilationH, dilation_w: o.dilationW });
+  const win = computeWindow(o.padding, inH, inW, fH, fW, o.strideH, o.strideW, o.dilationH, o.dilationW);
+  const expected = [batches, win.outHeight, win.outWidth, outC];
+  if (output.shape.join() !== expected.join()) {
+    return ctx.fail(`output shape ${describeShape(output.shape)} does not match ${o.padding} padding (expected ${describeShape(expected)})`);
+  }
+  if (batches * (inH + (fH - 1) * o.dilationH + o.strideH) * (inW + (fW - 1) * o.dilationW + o.strideW) * inC > MAX_WINDOW_ELEMENTS) {
+    return ctx.fail(`filter ${fH}x${fW} with dilation (${o.dilationH}, ${o.dilationW}) and stride (${o.strideH}, ${o.strideW}) spans far more than the ${inH}x${inW} input`);
+  }
+  return {
+    shape: {
+      batches, outH: win.outHeight, outW: win.outWidth, outC, inC, fH, fW,
+      strideH: o.strideH, strideW: o.strideW, dilationH: o.dilationH, dilationW: o.dilationW, paddedH: 0, paddedW: 0,
+    },
+    geometry: {
+      batches, height: inH, width: inW, channels: inC, padTop: win.padTop, padLeft: win.padLeft,
+      neededHeight: (win.outHeight - 1) * o.strideH + (fH - 1) * o.dilationH + 1,
+      neededWidth: (win.outWidth - 1) * o.strideW + (fW - 1) * o.dilationW + 1,
+    },
+  };
+}
+
+/** Offset of every filter tap (fy, fx) from the window origin in the padded input, row-major. */
+export function tapOffsets(s: ConvWindowShape): Int32Array {
+  const taps = new Int32Array(s.fH * s.fW);
+  let t = 0;
+  for (let fy = 0; fy < s.fH; fy++) {
+    for (let fx = 0; fx < s.fW; fx++) taps[t++] = (fy * s.dilationH * s.paddedW + fx * s.dilationW) * s.inC;
+  }
+  return taps;
 }
 
 export { activationRangeFloat };

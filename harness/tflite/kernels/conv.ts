@@ -7,11 +7,11 @@
  */
 import { shapeSize, type Conv2DOptions } from '../model.js';
 import { multiplyByQuantizedMultiplier, requantize, splitShifts } from '../quant-math.js';
-import type { KernelPrepare, KernelRun, OpContext } from './common.js';
-import { MAX_WINDOW_ELEMENTS, describeShape, requirePositiveIntegers, requireRank } from './common.js';
-import { activationRangeFloat, checkBias, convKind, quantizedConvParams } from './conv-params.js';
+import type { KernelPrepare, KernelRun } from './common.js';
+import { requireRank } from './common.js';
+import type { ConvWindowShape } from './conv-params.js';
+import { activationRangeFloat, checkBias, convKind, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
 import { paddedFloatInput, paddedInt8Input } from './padded-input.js';
-import { computeWindow } from './padding.js';
 
 export const prepareConv2D: KernelPrepare = (ctx) => {
   const opts = ctx.op.options;
@@ -25,31 +25,14 @@ export const prepareConv2D: KernelPrepare = (ctx) => {
   requireRank(ctx, filter, 'filter', 4);
   requireRank(ctx, output, 'output', 4);
   const kind = convKind(ctx, input, filter, bias, output);
-  const [batches, inH, inW, inC] = input.shape;
+  const inC = input.shape[3];
   const [outC, fH, fW, fC] = filter.shape;
   if (fC <= 0 || inC % fC !== 0) return ctx.fail(`input depth ${inC} is not a multiple of the filter depth ${fC}`);
   const groups = inC / fC;
   if (outC % groups !== 0) return ctx.fail(`${outC} filters cannot be split into ${groups} groups`);
   checkBias(ctx, bias, outC);
-  requirePositiveIntegers(ctx, { stride_h: o.strideH, stride_w: o.strideW, dilation_h: o.dilationH, dilation_w: o.dilationW });
-  const win = computeWindow(o.padding, inH, inW, fH, fW, o.strideH, o.strideW, o.dilationH, o.dilationW);
-  const expected = [batches, win.outHeight, win.outWidth, outC];
-  if (output.shape.join() !== expected.join()) {
-    return ctx.fail(`output shape ${describeShape(output.shape)} does not match ${o.padding} padding (expected ${describeShape(expected)})`);
-  }
-  if (batches * (inH + (fH - 1) * o.dilationH + o.strideH) * (inW + (fW - 1) * o.dilationW + o.strideW) * inC > MAX_WINDOW_ELEMENTS) {
-    return ctx.fail(`filter ${fH}x${fW} with dilation (${o.dilationH}, ${o.dilationW}) and stride (${o.strideH}, ${o.strideW}) spans far more than the ${inH}x${inW} input`);
-  }
-  const geometry = {
-    batches, height: inH, width: inW, channels: inC, padTop: win.padTop, padLeft: win.padLeft,
-    neededHeight: (win.outHeight - 1) * o.strideH + (fH - 1) * o.dilationH + 1,
-    neededWidth: (win.outWidth - 1) * o.strideW + (fW - 1) * o.dilationW + 1,
-  };
-  const shape: ConvShape = {
-    batches, outH: win.outHeight, outW: win.outWidth, outC, inC, fH, fW, fC,
-    filtersPerGroup: outC / groups, strideH: o.strideH, strideW: o.strideW,
-    dilationH: o.dilationH, dilationW: o.dilationW, paddedH: 0, paddedW: 0,
-  };
+  const { shape: win, geometry } = convWindow(ctx, o, input, output, fH, fW, outC);
+  const shape: ConvShape = { ...win, fC, filtersPerGroup: outC / groups };
   if (shapeSize(output.shape) === 0) return () => undefined;
   if (kind === 'int8') {
     const q = quantizedConvParams(ctx, input, filter, output, outC, 0, o.fusedActivation);
@@ -76,11 +59,8 @@ export const prepareConv2D: KernelPrepare = (ctx) => {
     : convFloat(shape, padded.fill, padded.data, w, biasData, range.min, range.max, out);
 };
 
-interface ConvShape {
-  batches: number; outH: number; outW: number; outC: number; inC: number;
-  fH: number; fW: number; fC: number; filtersPerGroup: number;
-  strideH: number; strideW: number; dilationH: number; dilationW: number;
-  paddedH: number; paddedW: number;
+interface ConvShape extends ConvWindowShape {
+  fC: number; filtersPerGroup: number;
 }
 
 function convInt8(
@@ -251,16 +231,6 @@ function convFloatBlocked(
       }
     }
   };
-}
-
-/** Offset of every filter tap (fy, fx) from the window origin in the padded input, row-major. */
-function tapOffsets(s: ConvShape): Int32Array {
-  const taps = new Int32Array(s.fH * s.fW);
-  let t = 0;
-  for (let fy = 0; fy < s.fH; fy++) {
-    for (let fx = 0; fx < s.fW; fx++) taps[t++] = (fy * s.dilationH * s.paddedW + fx * s.dilationW) * s.inC;
-  }
-  return taps;
 }
 
 function convFloat(

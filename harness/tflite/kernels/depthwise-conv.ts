@@ -7,10 +7,10 @@
 import { shapeSize, type DepthwiseConv2DOptions } from '../model.js';
 import { requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun } from './common.js';
-import { MAX_WINDOW_ELEMENTS, describeShape, requirePositiveIntegers, requireRank } from './common.js';
-import { activationRangeFloat, checkBias, convKind, quantizedConvParams } from './conv-params.js';
+import { describeShape, requireRank } from './common.js';
+import type { ConvWindowShape } from './conv-params.js';
+import { activationRangeFloat, checkBias, convKind, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
 import { paddedFloatInput, paddedInt8Input } from './padded-input.js';
-import { computeWindow } from './padding.js';
 
 export const prepareDepthwiseConv2D: KernelPrepare = (ctx) => {
   const opts = ctx.op.options;
@@ -24,7 +24,7 @@ export const prepareDepthwiseConv2D: KernelPrepare = (ctx) => {
   requireRank(ctx, filter, 'filter', 4);
   requireRank(ctx, output, 'output', 4);
   const kind = convKind(ctx, input, filter, bias, output);
-  const [batches, inH, inW, inC] = input.shape;
+  const inC = input.shape[3];
   const [fOne, fH, fW, outC] = filter.shape;
   if (fOne !== 1) return ctx.fail(`filter shape ${describeShape(filter.shape)} must start with 1`);
   if (inC <= 0 || outC % inC !== 0) return ctx.fail(`output depth ${outC} is not a multiple of the input depth ${inC}`);
@@ -35,24 +35,8 @@ export const prepareDepthwiseConv2D: KernelPrepare = (ctx) => {
     return ctx.fail(`depth_multiplier ${o.depthMultiplier} does not match ${inC} input and ${outC} output channels`);
   }
   checkBias(ctx, bias, outC);
-  requirePositiveIntegers(ctx, { stride_h: o.strideH, stride_w: o.strideW, dilation_h: o.dilationH, dilation_w: o.dilationW });
-  const win = computeWindow(o.padding, inH, inW, fH, fW, o.strideH, o.strideW, o.dilationH, o.dilationW);
-  const expected = [batches, win.outHeight, win.outWidth, outC];
-  if (output.shape.join() !== expected.join()) {
-    return ctx.fail(`output shape ${describeShape(output.shape)} does not match ${o.padding} padding (expected ${describeShape(expected)})`);
-  }
-  if (batches * (inH + (fH - 1) * o.dilationH + o.strideH) * (inW + (fW - 1) * o.dilationW + o.strideW) * inC > MAX_WINDOW_ELEMENTS) {
-    return ctx.fail(`filter ${fH}x${fW} with dilation (${o.dilationH}, ${o.dilationW}) and stride (${o.strideH}, ${o.strideW}) spans far more than the ${inH}x${inW} input`);
-  }
-  const geometry = {
-    batches, height: inH, width: inW, channels: inC, padTop: win.padTop, padLeft: win.padLeft,
-    neededHeight: (win.outHeight - 1) * o.strideH + (fH - 1) * o.dilationH + 1,
-    neededWidth: (win.outWidth - 1) * o.strideW + (fW - 1) * o.dilationW + 1,
-  };
-  const shape: DepthwiseShape = {
-    batches, outH: win.outHeight, outW: win.outWidth, outC, inC, fH, fW, multiplier,
-    strideH: o.strideH, strideW: o.strideW, dilationH: o.dilationH, dilationW: o.dilationW, paddedH: 0, paddedW: 0,
-  };
+  const { shape: win, geometry } = convWindow(ctx, o, input, output, fH, fW, outC);
+  const shape: DepthwiseShape = { ...win, multiplier };
   if (shapeSize(output.shape) === 0) return () => undefined;
   if (kind === 'int8') {
     const q = quantizedConvParams(ctx, input, filter, output, outC, 3, o.fusedActivation);
@@ -71,21 +55,8 @@ export const prepareDepthwiseConv2D: KernelPrepare = (ctx) => {
     range.min, range.max, ctx.data(output) as Float32Array);
 };
 
-interface DepthwiseShape {
-  batches: number; outH: number; outW: number; outC: number; inC: number;
-  fH: number; fW: number; multiplier: number;
-  strideH: number; strideW: number; dilationH: number; dilationW: number;
-  paddedH: number; paddedW: number;
-}
-
-/** Offset of every filter tap from the window origin in the padded input. */
-function tapOffsets(s: DepthwiseShape): Int32Array {
-  const taps = new Int32Array(s.fH * s.fW);
-  let t = 0;
-  for (let fy = 0; fy < s.fH; fy++) {
-    for (let fx = 0; fx < s.fW; fx++) taps[t++] = (fy * s.dilationH * s.paddedW + fx * s.dilationW) * s.inC;
-  }
-  return taps;
+interface DepthwiseShape extends ConvWindowShape {
+  multiplier: number;
 }
 
 /** Input channel read by each output channel (c / depth_multiplier). */
