@@ -142,12 +142,25 @@ export const prepareHardSwish: KernelPrepare = (ctx) => {
   });
 };
 
-/** logistic_common.cc / tanh.cc Prepare for int8: Q4.27 input multiplier from frexp. */
-function q4InputParams(scale: number): { multiplier: number; shift: number; radius: number } {
-  const { fraction, exponent } = frexp(scale * 2 ** 27);
+/**
+ * The int8 LOGISTIC / TANH table (logistic.h / tanh.h integer_ops): inputs at or beyond the input
+ * radius saturate to -128 / 127, the others are rescaled to Q4.27 and mapped by `inside`. The Q4.27
+ * input multiplier comes from frexp, as logistic_common.cc / tanh.cc Prepare compute it.
+ */
+function q4LookupRun(
+  ctx: OpContext, input: Tensor, output: Tensor, qi: { scale: number; zeroPoint: number },
+  inside: (inQ4: number) => number,
+): KernelRun {
+  const { fraction, exponent } = frexp(qi.scale * 2 ** 27);
   // static_cast<int32_t>(TfLiteRound(q * (1ll << 31))): a significand rounding to 2^31 wraps.
   const multiplier = tfliteRound(fraction * 2 ** 31) | 0;
-  return { multiplier, shift: exponent, radius: calculateInputRadius(4, exponent, 31) };
+  const radius = calculateInputRadius(4, exponent, 31);
+  return lookupRun(ctx, input, output, (q) => {
+    const x = q - qi.zeroPoint;
+    if (x <= -radius) return -128;
+    if (x >= radius) return 127;
+    return inside(multiplyByQuantizedMultiplier(x, multiplier, exponent));
+  });
 }
 
 export const prepareLogistic: KernelPrepare = (ctx) => {
@@ -162,12 +175,7 @@ export const prepareLogistic: KernelPrepare = (ctx) => {
   const qi = perTensorQuant(ctx, input, 'input');
   const qo = perTensorQuant(ctx, output, 'output');
   if (qo.zeroPoint !== -128) return ctx.fail(`int8 LOGISTIC output zero point is ${qo.zeroPoint}; TFLM requires -128 (scale 1/256)`);
-  const p = q4InputParams(qi.scale);
-  return lookupRun(ctx, input, output, (q) => {
-    const x = q - qi.zeroPoint;
-    if (x <= -p.radius) return -128;
-    if (x >= p.radius) return 127;
-    const inQ4 = multiplyByQuantizedMultiplier(x, p.multiplier, p.shift);
+  return q4LookupRun(ctx, input, output, qi, (inQ4) => {
     const outQ23 = roundingDivideByPOT(fixedLogistic(inQ4, 4), 31 - 8);
     return clampInt8(outQ23 - 128);
   });
@@ -178,12 +186,5 @@ export const prepareTanh: KernelPrepare = (ctx) => {
   if (input.type === 'float32') return floatRun(ctx, input, output, Math.tanh);
   const qi = perTensorQuant(ctx, input, 'input');
   perTensorQuant(ctx, output, 'output');
-  const p = q4InputParams(qi.scale);
-  return lookupRun(ctx, input, output, (q) => {
-    const x = q - qi.zeroPoint;
-    if (x <= -p.radius) return -128;
-    if (x >= p.radius) return 127;
-    const inQ4 = multiplyByQuantizedMultiplier(x, p.multiplier, p.shift);
-    return clampInt8(roundingDivideByPOT(fixedTanh(inQ4, 4), 31 - 7));
-  });
+  return q4LookupRun(ctx, input, output, qi, (inQ4) => clampInt8(roundingDivideByPOT(fixedTanh(inQ4, 4), 31 - 7)));
 };
