@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadRigs, type BoardConfig, type Rigs } from '../config/index.js';
 import { readFlasherArgs, type FirmwareBuild } from '../flash/flasher-args.js';
 import { makeImageSet, type ImageSet } from '../flash/testing/make-image-set.js';
@@ -8,26 +8,12 @@ import type { BoardIdentity, LabBoard } from '../lab/board.js';
 import type { OpenFleet } from '../lab/run.js';
 import { testIdentity } from '../links/testing/memory-link.js';
 import { flashBoards, resolveTargets, summaryTable, type FlashOutcome } from './flash.js';
-import { main } from './program.js';
 import { formatTable } from './rigs.js';
+import { hil } from './testing/hil.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const repoRigs = path.join(repo, 'rigs.json');
 const labRigs = fileURLToPath(new URL('../config/testdata/good/rigs-lab.json', import.meta.url));
-
-async function hil(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
 
 let set: ImageSet;
 let build: FirmwareBuild;

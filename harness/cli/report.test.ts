@@ -2,29 +2,13 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticRun, toJournal } from '../report/testing/synthetic-run.js';
 import { HistoryStore } from '../store/store.js';
-import { main } from './program.js';
+import { hil } from './testing/hil.js';
 
 const tinyModel = fileURLToPath(new URL('../config/testdata/models/tiny.tflite', import.meta.url));
 const ESPNN_INT8 = 'esp-nn/cnn-int8/65536-internal/240mhz';
-
-/** Run `hil <args>` in-process; what it printed and its exit code. */
-async function hil(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
 
 let dir: string;
 let reports: string;

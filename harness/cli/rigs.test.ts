@@ -1,26 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hil } from './testing/hil.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const labRigs = fileURLToPath(new URL('../config/testdata/good/rigs-lab.json', import.meta.url));
-
-/** Run `hil <args>` in-process; what it printed and its exit code. */
-async function hil(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { err += String(s); return true; });
-  try {
-    const code = await main(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
 
 afterEach(() => {
   process.exitCode = undefined;
