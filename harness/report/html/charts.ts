@@ -56,34 +56,44 @@ function heightFor(rows: number, min = 180): number {
   return Math.max(min, 60 + rows * 34);
 }
 
+/** A horizontal bar chart, one row per label and the values along x: most of the report's charts. */
+function horizontalBars(c: {
+  id: string; title: string; height: number; unit: Unit;
+  labels: unknown[]; datasets: unknown[]; scales: Record<string, unknown>;
+}): ChartSpec {
+  return {
+    id: c.id,
+    title: c.title,
+    height: c.height,
+    unit: c.unit,
+    valueAxis: 'x',
+    config: {
+      type: 'bar',
+      data: { labels: c.labels, datasets: c.datasets },
+      options: { ...base('y'), scales: c.scales },
+    },
+  };
+}
+
 function boxChart(r: RunResults, labels: Map<string, string>): ChartSpec | undefined {
   const vs = r.variants.filter((v) => v.box);
   if (vs.length === 0) return undefined;
   const min = Math.min(...vs.map((v) => v.box!.whiskerLow));
   const max = Math.max(...vs.map((v) => v.box!.whiskerHigh));
-  return {
+  return horizontalBars({
     id: 'latency-box',
     title: 'Latency per variant (box: quartiles, line: median, whiskers: 1.5 IQR)',
     height: heightFor(vs.length),
     unit: 'us',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: vs.map((v) => labels.get(v.id)),
-        datasets: [
-          { type: 'bar', label: 'whiskers', data: vs.map((v) => [v.box!.whiskerLow, v.box!.whiskerHigh]), backgroundColor: '#444', barThickness: 2, grouped: false, order: 3 },
-          { type: 'bar', label: 'q1-q3', data: vs.map((v) => [v.box!.q1, v.box!.q3]), backgroundColor: vs.map((_, i) => color(i, 0.45)), borderColor: vs.map((_, i) => color(i)), borderWidth: 1, barThickness: 18, grouped: false, order: 2 },
-          { type: 'line', label: 'median', data: vs.map((v) => v.box!.median), showLine: false, pointStyle: 'line', pointRadius: 11, rotation: 90, borderColor: '#000', borderWidth: 2, order: 1 },
-        ],
-      },
-      options: {
-        ...base('y'),
-        // Latencies of a run span an order of magnitude (FACTS.md: ESP-NN int8 vs reference float).
-        scales: { x: { type: max / min > 4 ? 'logarithmic' : 'linear', title: { display: true, text: 'latency' }, ticks: { autoSkip: true, maxTicksLimit: 10, maxRotation: 0 } } },
-      },
-    },
-  };
+    labels: vs.map((v) => labels.get(v.id)),
+    datasets: [
+      { type: 'bar', label: 'whiskers', data: vs.map((v) => [v.box!.whiskerLow, v.box!.whiskerHigh]), backgroundColor: '#444', barThickness: 2, grouped: false, order: 3 },
+      { type: 'bar', label: 'q1-q3', data: vs.map((v) => [v.box!.q1, v.box!.q3]), backgroundColor: vs.map((_, i) => color(i, 0.45)), borderColor: vs.map((_, i) => color(i)), borderWidth: 1, barThickness: 18, grouped: false, order: 2 },
+      { type: 'line', label: 'median', data: vs.map((v) => v.box!.median), showLine: false, pointStyle: 'line', pointRadius: 11, rotation: 90, borderColor: '#000', borderWidth: 2, order: 1 },
+    ],
+    // Latencies of a run span an order of magnitude (FACTS.md: ESP-NN int8 vs reference float).
+    scales: { x: { type: max / min > 4 ? 'logarithmic' : 'linear', title: { display: true, text: 'latency' }, ticks: { autoSkip: true, maxTicksLimit: 10, maxRotation: 0 } } },
+  });
 }
 
 function histogramCharts(r: RunResults, labels: Map<string, string>): ChartSpec[] {
@@ -113,94 +123,70 @@ function forestChart(id: string, title: string, cs: readonly Comparison[], label
   const shown = cs.filter((c) => c.comparable && Number.isFinite(c.changePct));
   if (shown.length === 0) return undefined;
   const tone = (c: Comparison, a: number): string => (!c.significant ? `rgba(127, 127, 127, ${a})` : c.changePct > 0 ? `rgba(214, 39, 40, ${a})` : `rgba(31, 119, 180, ${a})`);
-  return {
+  return horizontalBars({
     id,
     title,
     height: heightFor(shown.length),
     unit: 'pct',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: shown.map(labelOf),
-        datasets: [
-          { type: 'bar', label: '95% interval', data: shown.map((c) => [Number.isFinite(c.lower) ? (c.lower - 1) * 100 : c.changePct, Number.isFinite(c.upper) ? (c.upper - 1) * 100 : c.changePct]), backgroundColor: shown.map((c) => tone(c, 0.5)), minBarLength: 3, barThickness: 12, grouped: false, order: 2 },
-          { type: 'line', label: 'median ratio - 1', data: shown.map((c) => c.changePct), showLine: false, pointRadius: 4, pointBackgroundColor: shown.map((c) => tone(c, 1)), borderColor: shown.map((c) => tone(c, 1)), order: 1 },
-        ],
-      },
-      options: { ...base('y'), scales: { x: { title: { display: true, text: 'change of the median (red: slower, blue: faster, grey: not significant after Holm)' } } } },
-    },
-  };
+    labels: shown.map(labelOf),
+    datasets: [
+      { type: 'bar', label: '95% interval', data: shown.map((c) => [Number.isFinite(c.lower) ? (c.lower - 1) * 100 : c.changePct, Number.isFinite(c.upper) ? (c.upper - 1) * 100 : c.changePct]), backgroundColor: shown.map((c) => tone(c, 0.5)), minBarLength: 3, barThickness: 12, grouped: false, order: 2 },
+      { type: 'line', label: 'median ratio - 1', data: shown.map((c) => c.changePct), showLine: false, pointRadius: 4, pointBackgroundColor: shown.map((c) => tone(c, 1)), borderColor: shown.map((c) => tone(c, 1)), order: 1 },
+    ],
+    scales: { x: { title: { display: true, text: 'change of the median (red: slower, blue: faster, grey: not significant after Holm)' } } },
+  });
 }
 
 function accuracyChart(r: RunResults, labels: Map<string, string>): ChartSpec | undefined {
   const vs = r.variants.filter((v) => v.accuracy && Number.isFinite(v.accuracy.top1.estimate));
   if (vs.length === 0) return undefined;
   const low = Math.min(...vs.map((v) => (Number.isFinite(v.accuracy!.top1.lower) ? v.accuracy!.top1.lower : v.accuracy!.top1.estimate)));
-  return {
+  return horizontalBars({
     id: 'accuracy',
     title: 'Top-1 accuracy (bar) with its 95% Wilson interval',
     height: heightFor(vs.length),
     unit: 'fraction-pct',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: vs.map((v) => labels.get(v.id)),
-        datasets: [
-          { label: 'top-1', data: vs.map((v) => v.accuracy!.top1.estimate * 100), backgroundColor: vs.map((_, i) => color(i, 0.6)), barThickness: 18, grouped: false, order: 2 },
-          { label: '95% interval', data: vs.map((v) => [v.accuracy!.top1.lower * 100, v.accuracy!.top1.upper * 100]), backgroundColor: 'rgba(0, 0, 0, 0.55)', barThickness: 4, grouped: false, order: 1 },
-        ],
-      },
-      options: { ...base('y'), scales: { x: { min: Math.max(0, Math.floor(low * 100 / 5) * 5 - 5), max: 100, title: { display: true, text: 'top-1 accuracy' } } } },
-    },
-  };
+    labels: vs.map((v) => labels.get(v.id)),
+    datasets: [
+      { label: 'top-1', data: vs.map((v) => v.accuracy!.top1.estimate * 100), backgroundColor: vs.map((_, i) => color(i, 0.6)), barThickness: 18, grouped: false, order: 2 },
+      { label: '95% interval', data: vs.map((v) => [v.accuracy!.top1.lower * 100, v.accuracy!.top1.upper * 100]), backgroundColor: 'rgba(0, 0, 0, 0.55)', barThickness: 4, grouped: false, order: 1 },
+    ],
+    scales: { x: { min: Math.max(0, Math.floor(low * 100 / 5) * 5 - 5), max: 100, title: { display: true, text: 'top-1 accuracy' } } },
+  });
 }
 
 function memoryCharts(r: RunResults, labels: Map<string, string>): ChartSpec[] {
   const vs = r.variants.filter((v) => v.memory);
   if (vs.length === 0) return [];
   const kb = (b: number | undefined): number | null => (b !== undefined && Number.isFinite(b) ? b / 1024 : null);
-  const out: ChartSpec[] = [{
+  const out: ChartSpec[] = [horizontalBars({
     id: 'memory-arena',
     title: 'Tensor arena: used (bar) of its configured size (outline)',
     height: heightFor(vs.length),
     unit: 'kb',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: vs.map((v) => labels.get(v.id)),
-        datasets: [
-          { label: 'configured', data: vs.map((v) => kb(v.memory!.arenaBytes)), backgroundColor: 'rgba(0, 0, 0, 0.06)', borderColor: '#666', borderWidth: 1, barThickness: 20, grouped: false, order: 2 },
-          { label: 'used', data: vs.map((v) => kb(v.memory!.arenaUsedBytes)), backgroundColor: vs.map((v) => (v.memory!.placement === 'psram' ? color(4, 0.7) : color(0, 0.7))), barThickness: 12, grouped: false, order: 1 },
-        ],
-      },
-      options: { ...base('y'), scales: { x: { beginAtZero: true, title: { display: true, text: 'KB (blue: internal SRAM, purple: PSRAM)' } } } },
-    },
-  }];
+    labels: vs.map((v) => labels.get(v.id)),
+    datasets: [
+      { label: 'configured', data: vs.map((v) => kb(v.memory!.arenaBytes)), backgroundColor: 'rgba(0, 0, 0, 0.06)', borderColor: '#666', borderWidth: 1, barThickness: 20, grouped: false, order: 2 },
+      { label: 'used', data: vs.map((v) => kb(v.memory!.arenaUsedBytes)), backgroundColor: vs.map((v) => (v.memory!.placement === 'psram' ? color(4, 0.7) : color(0, 0.7))), barThickness: 12, grouped: false, order: 1 },
+    ],
+    scales: { x: { beginAtZero: true, title: { display: true, text: 'KB (blue: internal SRAM, purple: PSRAM)' } } },
+  })];
   const heap = (region: 'internal' | 'psram', title: string): ChartSpec | undefined => {
     const hv = vs.filter((v) => v.memory![region]);
     if (hv.length === 0) return undefined;
-    return {
+    return horizontalBars({
       id: `memory-heap-${region}`,
       title,
       height: heightFor(hv.length * 1.6),
       unit: 'kb',
-      valueAxis: 'x',
-      config: {
-        type: 'bar',
-        data: {
-          labels: hv.map((v) => labels.get(v.id)),
-          datasets: [
-            { label: 'free', data: hv.map((v) => kb(v.memory![region]!.freeBytes)), backgroundColor: color(2, 0.7) },
-            { label: 'lowest free since boot', data: hv.map((v) => kb(v.memory![region]!.minimumFreeBytes)), backgroundColor: color(3, 0.7) },
-            { label: 'largest free block', data: hv.map((v) => kb(v.memory![region]!.largestFreeBlockBytes)), backgroundColor: color(9, 0.7) },
-          ],
-        },
-        options: { ...base('y'), scales: { x: { beginAtZero: true, title: { display: true, text: 'KB' } } } },
-      },
-    };
+      labels: hv.map((v) => labels.get(v.id)),
+      datasets: [
+        { label: 'free', data: hv.map((v) => kb(v.memory![region]!.freeBytes)), backgroundColor: color(2, 0.7) },
+        { label: 'lowest free since boot', data: hv.map((v) => kb(v.memory![region]!.minimumFreeBytes)), backgroundColor: color(3, 0.7) },
+        { label: 'largest free block', data: hv.map((v) => kb(v.memory![region]!.largestFreeBlockBytes)), backgroundColor: color(9, 0.7) },
+      ],
+      scales: { x: { beginAtZero: true, title: { display: true, text: 'KB' } } },
+    });
   };
   for (const c of [heap('internal', 'Heap, internal SRAM (after the trial)'), heap('psram', 'Heap, PSRAM (after the trial)')]) if (c) out.push(c);
   return out;
@@ -210,53 +196,41 @@ function profileChart(r: RunResults, labels: Map<string, string>): ChartSpec | u
   const vs = r.variants.filter((v) => v.profile && v.profile.ops.length > 0);
   if (vs.length === 0) return undefined;
   const ops = [...new Set(vs.flatMap((v) => v.profile!.ops.map((o) => o.op)))];
-  return {
+  return horizontalBars({
     id: 'profile',
     title: 'Where Invoke() spends its time: share of each operator type',
     height: heightFor(vs.length),
     unit: 'pct',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: vs.map((v) => labels.get(v.id)),
-        datasets: ops.map((op, k) => ({
-          label: op,
-          data: vs.map((v) => v.profile!.ops.find((o) => o.op === op)?.sharePct ?? 0),
-          backgroundColor: color(k, 0.75),
-        })),
-      },
-      options: { ...base('y'), scales: { x: { stacked: true, max: 100, beginAtZero: true }, y: { stacked: true } } },
-    },
-  };
+    labels: vs.map((v) => labels.get(v.id)),
+    datasets: ops.map((op, k) => ({
+      label: op,
+      data: vs.map((v) => v.profile!.ops.find((o) => o.op === op)?.sharePct ?? 0),
+      backgroundColor: color(k, 0.75),
+    })),
+    scales: { x: { stacked: true, max: 100, beginAtZero: true }, y: { stacked: true } },
+  });
 }
 
 function boardsChart(r: RunResults, labels: Map<string, string>): ChartSpec | undefined {
   const vs = r.variants.filter((v) => v.latency && v.boards.length >= 2);
   if (vs.length === 0) return undefined;
   const boards = [...new Set(vs.flatMap((v) => v.boards.map((b) => b.board)))];
-  return {
+  return horizontalBars({
     id: 'boards',
     title: "Board to board: each board's median against the variant's pooled median",
     height: heightFor(vs.length * Math.max(1, boards.length / 3)),
     unit: 'pct',
-    valueAxis: 'x',
-    config: {
-      type: 'bar',
-      data: {
-        labels: vs.map((v) => labels.get(v.id)),
-        datasets: boards.map((b, k) => ({
-          label: b,
-          data: vs.map((v) => {
-            const x = v.boards.find((y) => y.board === b);
-            return x ? (x.latency.median / v.latency!.median - 1) * 100 : null;
-          }),
-          backgroundColor: color(k, 0.7),
-        })),
-      },
-      options: { ...base('y'), scales: { x: { title: { display: true, text: 'difference from the pooled median' } } } },
-    },
-  };
+    labels: vs.map((v) => labels.get(v.id)),
+    datasets: boards.map((b, k) => ({
+      label: b,
+      data: vs.map((v) => {
+        const x = v.boards.find((y) => y.board === b);
+        return x ? (x.latency.median / v.latency!.median - 1) * 100 : null;
+      }),
+      backgroundColor: color(k, 0.7),
+    })),
+    scales: { x: { title: { display: true, text: 'difference from the pooled median' } } },
+  });
 }
 
 function trendChart(r: RunResults, labels: Map<string, string>): ChartSpec | undefined {
