@@ -152,6 +152,23 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
       }
     };
 
+    /**
+     * A failure while connecting or running the canary: a stop ends the worker, anything that is
+     * not a lab failure is thrown again, and the board is quarantined once it has failed
+     * `quarantineAfterFailures` times in a row (`what` names what failed). True when the worker ends.
+     */
+    const failedTooOften = (e: unknown, what: string): boolean => {
+      const kind = failureKind(e);
+      if (kind === 'stop') return true;
+      if (kind === undefined) throw e;
+      slot.consecutiveFailures++;
+      if (slot.consecutiveFailures >= retries.quarantineAfterFailures) {
+        quarantine(`${what} ${slot.consecutiveFailures} times in a row (last: ${messageOf(e)})`);
+        return true;
+      }
+      return false;
+    };
+
     // ---- connect and check identity
     slot.setState('booting', `connecting over ${slot.board.link} ${slot.board.address}`);
     for (let connected = false; !connected;) {
@@ -162,14 +179,7 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
         slot.setState('ready');
         connected = true;
       } catch (e) {
-        const kind = failureKind(e);
-        if (kind === 'stop') return;
-        if (kind === undefined) throw e;
-        slot.consecutiveFailures++;
-        if (slot.consecutiveFailures >= retries.quarantineAfterFailures) {
-          quarantine(`it could not be reached ${slot.consecutiveFailures} times in a row (last: ${messageOf(e)})`);
-          return;
-        }
+        if (failedTooOften(e, 'it could not be reached')) return;
         // A reset that brings back a HELLO connects the board as well.
         connected = (await recover(`connecting failed: ${messageOf(e)}`)) === undefined;
       }
@@ -189,14 +199,7 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
           }
           break;
         } catch (e) {
-          const kind = failureKind(e);
-          if (kind === 'stop') return;
-          if (kind === undefined) throw e;
-          slot.consecutiveFailures++;
-          if (slot.consecutiveFailures >= retries.quarantineAfterFailures) {
-            quarantine(`its canary failed ${slot.consecutiveFailures} times in a row (last: ${messageOf(e)})`);
-            return;
-          }
+          if (failedTooOften(e, 'its canary failed')) return;
           const lost = await recover(`canary failed: ${messageOf(e)}`);
           if (lost !== undefined) { quarantine(`its canary failed (${messageOf(e)}) and ${lost}`); return; }
         }
