@@ -1,10 +1,9 @@
 /**
  * The HTML reporter: report.html, one self-contained file (html/page.ts) written once at the end.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { reportHtml } from './html/page.js';
 import type { Reporter, ReportContext } from './reporter.js';
+import { writeReportFile } from './reporter.js';
 import type { RunResults } from './results-types.js';
 
 export { reportHtml } from './html/page.js';
@@ -14,9 +13,6 @@ export class HtmlReporter implements Reporter {
   constructor(private readonly fileName = 'report.html') {}
 
   onEnd(results: RunResults, context: ReportContext): string[] {
-    mkdirSync(context.outDir, { recursive: true });
-    const file = path.join(context.outDir, this.fileName);
-    writeFileSync(file, reportHtml(results));
-    return [file];
+    return writeReportFile(context, this.fileName, reportHtml(results));
   }
 }

@@ -4,9 +4,8 @@
  * contract: `resultsVersion` says which). Statistics that do not exist (NaN) are written as null;
  * the in-memory samples are not written (they live in the journal).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Reporter, ReportContext } from './reporter.js';
+import { writeReportFile } from './reporter.js';
 import type { RunResults } from './results-types.js';
 
 /** The schema's $id: results.json names it in `$schema`. */
@@ -27,9 +26,6 @@ export class JsonReporter implements Reporter {
   constructor(private readonly fileName = 'results.json') {}
 
   onEnd(results: RunResults, context: ReportContext): string[] {
-    mkdirSync(context.outDir, { recursive: true });
-    const file = path.join(context.outDir, this.fileName);
-    writeFileSync(file, `${toJson(resultsDocument(results))}\n`);
-    return [file];
+    return writeReportFile(context, this.fileName, `${toJson(resultsDocument(results))}\n`);
   }
 }

@@ -8,10 +8,9 @@
  * Every text is escaped for XML 1.0, including characters XML cannot hold at all (control bytes a
  * board printed): those are replaced, never passed through, so the file always parses.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { fmtInterval, fmtUs } from './format.js';
 import type { Reporter, ReportContext } from './reporter.js';
+import { writeReportFile } from './reporter.js';
 import type { GateVerdict, RunResults, TrialResults } from './results-types.js';
 
 /** Characters XML 1.0 cannot contain (https://www.w3.org/TR/xml/#charsets), lone surrogates included. */
@@ -131,9 +130,6 @@ export class JunitReporter implements Reporter {
   constructor(private readonly fileName = 'junit.xml') {}
 
   onEnd(results: RunResults, context: ReportContext): string[] {
-    mkdirSync(context.outDir, { recursive: true });
-    const file = path.join(context.outDir, this.fileName);
-    writeFileSync(file, junitXml(results));
-    return [file];
+    return writeReportFile(context, this.fileName, junitXml(results));
   }
 }

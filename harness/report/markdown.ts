@@ -7,10 +7,9 @@
  * identifier, with HTML entities elsewhere, and `|` everywhere (a table cell must not split). A
  * `<script>` in a model name shows as text on GitHub and anywhere else Markdown is rendered.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { DASH, fmtB, fmtCiHalfWidth, fmtDuration, fmtFraction, fmtP, fmtSignedPct, fmtUs, SIMULATED_BANNER } from './format.js';
 import type { Reporter, ReportContext } from './reporter.js';
+import { writeReportFile } from './reporter.js';
 import type { Comparison, GateVerdict, RunResults } from './results-types.js';
 
 /** Text in Markdown: HTML-significant characters as entities, Markdown punctuation escaped, no line breaks. */
@@ -125,9 +124,6 @@ export class MarkdownReporter implements Reporter {
   constructor(private readonly fileName = 'summary.md') {}
 
   onEnd(results: RunResults, context: ReportContext): string[] {
-    mkdirSync(context.outDir, { recursive: true });
-    const file = path.join(context.outDir, this.fileName);
-    writeFileSync(file, markdownSummary(results));
-    return [file];
+    return writeReportFile(context, this.fileName, markdownSummary(results));
   }
 }

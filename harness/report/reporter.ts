@@ -7,6 +7,8 @@
  * wrote. Everything a hook starts is awaited before `onEnd` resolves (unawaited work in reporter
  * hooks is a known way to lose output: microsoft/playwright #22904).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LabEvent } from '../lab/events.js';
 import type { RunResults } from './results-types.js';
 
@@ -23,6 +25,14 @@ export interface Reporter {
   onEvent?(event: LabEvent): void | Promise<void>;
   /** Once, with the run's results; returns the files it wrote. */
   onEnd?(results: RunResults, context: ReportContext): void | string[] | Promise<void | string[]>;
+}
+
+/** A file reporter's `onEnd`: writes `text` as `fileName` in the run's folder; the files it wrote. */
+export function writeReportFile(context: ReportContext, fileName: string, text: string): string[] {
+  mkdirSync(context.outDir, { recursive: true });
+  const file = path.join(context.outDir, fileName);
+  writeFileSync(file, text);
+  return [file];
 }
 
 export interface ReporterFailure {
