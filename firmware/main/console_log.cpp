@@ -7,6 +7,7 @@
 
 #include "esp_log.h"
 #include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
 #include "hil/log_text.hpp"
 
 namespace hil::board {
@@ -22,9 +23,18 @@ vprintf_like_t s_original = nullptr;
 // error while writing) goes to the original console function instead of recursing.
 thread_local bool t_inHook = false;
 
+// The outputs take a mutex with a timeout and may wait for room in a driver's ring buffer, which
+// must not happen in an ISR, with interrupts masked (a critical section) or while the scheduler is
+// suspended or not started (FreeRTOS asserts on a blocking take while suspended). ESP_LOG is not
+// meant for those contexts, but a stray line from one should cost a line on the original console
+// function, not a blocked or asserting output.
+bool mayBlock() {
+  return xPortCanYield() && xTaskGetSchedulerState() == taskSCHEDULER_RUNNING;
+}
+
 int logVprintf(const char* format, va_list args) {
   const size_t count = s_outputCount.load(std::memory_order_acquire);
-  if (count == 0 || t_inHook || xPortInIsrContext()) {
+  if (count == 0 || !mayBlock() || t_inHook) {
     return s_original != nullptr ? s_original(format, args) : vprintf(format, args);
   }
   t_inHook = true;
