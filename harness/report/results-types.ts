@@ -14,6 +14,7 @@ import type { Gate as ScenarioGate } from '../config/types.js';
 import type { BoardHello, BoardState, EventError, HeapFigures, LinkKind, OpProfileEntry } from '../lab/events.js';
 import type { ChangePoint } from '../stats/changepoint.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
+import type { TrialSummary } from '../stats/summary.js';
 
 /** Bumped when the shape changes incompatibly (harness/schemas/results.schema.json follows). */
 export const RESULTS_VERSION = 1;
@@ -24,20 +25,12 @@ export interface Interval {
   confidence: number;
 }
 
-/** Latency statistics of a group of samples (a trial, a board, a variant), in microseconds. */
-export interface LatencySummary {
-  n: number;
-  min: number;
-  median: number;
-  mean: number;
-  p90: number;
-  p99: number;
-  max: number;
-  stddev: number;
-  /** Raw median absolute deviation (not scaled by 1.4826). */
-  mad: number;
-  /** stddev / mean, a fraction. */
-  cv: number;
+/**
+ * Latency statistics of a group of samples (a trial, a board, a variant), in microseconds: the
+ * statistics of harness/stats' TrialSummary (n, min, median, mean, p90, p99, max, stddev, raw MAD,
+ * CV as a fraction) without its warnings, which the report gathers apart.
+ */
+export interface LatencySummary extends Omit<TrialSummary, 'warnings'> {
   /** Distribution-free order-statistic interval of the median (latency.ts). */
   medianCI: Interval;
 }
