@@ -6,7 +6,7 @@ import type { Conv2DOptions, Tensor } from '../model.js';
 import { shapeSize } from '../model.js';
 import { activationRangeFloat, activationRangeQuantized, quantizeMultiplier } from '../quant-math.js';
 import type { OpContext } from './common.js';
-import { MAX_WINDOW_ELEMENTS, checkScales, describeShape, perTensorQuant, requirePositiveIntegers, requireType } from './common.js';
+import { MAX_WINDOW_ELEMENTS, checkScales, describeShape, perTensorQuant, requirePositiveIntegers, requireRank, requireType } from './common.js';
 import type { PaddedGeometry } from './padded-input.js';
 import { computeWindow } from './padding.js';
 
@@ -55,6 +55,18 @@ export function quantizedConvParams(
 }
 
 export type ConvKind = 'int8' | 'float32';
+
+/** The operands of a CONV_2D / DEPTHWISE_CONV_2D: 4-D input, filter and output, an optional bias, and their kind. */
+export function convOperands(ctx: OpContext): { input: Tensor; filter: Tensor; bias: Tensor | null; output: Tensor; kind: ConvKind } {
+  const input = ctx.input(0);
+  const filter = ctx.input(1);
+  const bias = ctx.optionalInput(2);
+  const output = ctx.output(0);
+  requireRank(ctx, input, 'input', 4);
+  requireRank(ctx, filter, 'filter', 4);
+  requireRank(ctx, output, 'output', 4);
+  return { input, filter, bias, output, kind: convKind(ctx, input, filter, bias, output) };
+}
 
 /** int8 x int8 (+ int32 bias) -> int8, or float32 throughout, as TFLM's conv Prepare allows. */
 export function convKind(ctx: OpContext, input: Tensor, filter: Tensor, bias: Tensor | null, output: Tensor): ConvKind {

@@ -8,23 +8,15 @@
 import { shapeSize, type Conv2DOptions } from '../model.js';
 import { multiplyByQuantizedMultiplier, requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun } from './common.js';
-import { requireRank } from './common.js';
 import type { ConvWindowShape } from './conv-params.js';
-import { activationRangeFloat, checkBias, convKind, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
+import { activationRangeFloat, checkBias, convOperands, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
 import { paddedFloatInput, paddedInt8Input } from './padded-input.js';
 
 export const prepareConv2D: KernelPrepare = (ctx) => {
   const opts = ctx.op.options;
   if (opts.kind !== 'Conv2D') return ctx.fail(`options are ${opts.kind}; Conv2DOptions expected`);
   const o: Conv2DOptions = opts.value;
-  const input = ctx.input(0);
-  const filter = ctx.input(1);
-  const bias = ctx.optionalInput(2);
-  const output = ctx.output(0);
-  requireRank(ctx, input, 'input', 4);
-  requireRank(ctx, filter, 'filter', 4);
-  requireRank(ctx, output, 'output', 4);
-  const kind = convKind(ctx, input, filter, bias, output);
+  const { input, filter, bias, output, kind } = convOperands(ctx);
   const inC = input.shape[3];
   const [outC, fH, fW, fC] = filter.shape;
   if (fC <= 0 || inC % fC !== 0) return ctx.fail(`input depth ${inC} is not a multiple of the filter depth ${fC}`);

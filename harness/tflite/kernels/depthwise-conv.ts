@@ -7,23 +7,16 @@
 import { shapeSize, type DepthwiseConv2DOptions } from '../model.js';
 import { requantize, splitShifts } from '../quant-math.js';
 import type { KernelPrepare, KernelRun } from './common.js';
-import { describeShape, requireRank } from './common.js';
+import { describeShape } from './common.js';
 import type { ConvWindowShape } from './conv-params.js';
-import { activationRangeFloat, checkBias, convKind, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
+import { activationRangeFloat, checkBias, convOperands, convWindow, quantizedConvParams, tapOffsets } from './conv-params.js';
 import { paddedFloatInput, paddedInt8Input } from './padded-input.js';
 
 export const prepareDepthwiseConv2D: KernelPrepare = (ctx) => {
   const opts = ctx.op.options;
   if (opts.kind !== 'DepthwiseConv2D') return ctx.fail(`options are ${opts.kind}; DepthwiseConv2DOptions expected`);
   const o: DepthwiseConv2DOptions = opts.value;
-  const input = ctx.input(0);
-  const filter = ctx.input(1);
-  const bias = ctx.optionalInput(2);
-  const output = ctx.output(0);
-  requireRank(ctx, input, 'input', 4);
-  requireRank(ctx, filter, 'filter', 4);
-  requireRank(ctx, output, 'output', 4);
-  const kind = convKind(ctx, input, filter, bias, output);
+  const { input, filter, bias, output, kind } = convOperands(ctx);
   const inC = input.shape[3];
   const [fOne, fH, fW, outC] = filter.shape;
   if (fOne !== 1) return ctx.fail(`filter shape ${describeShape(filter.shape)} must start with 1`);
