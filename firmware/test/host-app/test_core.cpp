@@ -81,6 +81,10 @@ TEST(cycles, "cycles convert to microseconds") {
   CHECK_EQ(hil::cyclesToMicroseconds(12960000u, 240000000u), 54000ull);  // 54 ms (FACTS.md)
   CHECK_EQ(hil::cyclesToMicroseconds(120u, 240000000u), 1ull);           // 0.5 us rounds up
   CHECK_EQ(hil::cyclesToMicroseconds(5u, 0u), 0ull);
+  // 2^50 cycles (54 days at 240 MHz): cycles * 1e6 does not fit in 64 bits, the answer does.
+  CHECK_EQ(hil::cyclesToMicroseconds(1ull << 50, 240000000u), 4691249611844ull);
+  // Rounding still to nearest past whole seconds: 1 s + 180 cycles = 1 s + 0.75 us.
+  CHECK_EQ(hil::cyclesToMicroseconds(240000180u, 240000000u), 1000001ull);
 }
 
 // ---------------------------------------------------------------------------- sha256

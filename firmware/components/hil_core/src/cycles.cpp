@@ -33,8 +33,11 @@ uint32_t reportedCycles(uint32_t start, uint32_t end, uint64_t wallUs, uint32_t 
 
 uint64_t cyclesToMicroseconds(uint64_t cycles, uint32_t cpuHz) {
   if (cpuHz == 0) return 0;
-  // cycles < 2^64 / 1e6 for any interval shorter than ~2,400 years at 240 MHz.
-  return (cycles * kMicrosPerSecond + cpuHz / 2) / cpuHz;
+  // Whole seconds first: cycles * 1e6 would pass 2^64 after 1.8e13 cycles, 21 hours at 240 MHz
+  // (a long INVOKE's total). The remainder is below cpuHz < 2^32, so remainder * 1e6 fits.
+  const uint64_t seconds = cycles / cpuHz;
+  const uint64_t remainder = cycles % cpuHz;
+  return seconds * kMicrosPerSecond + (remainder * kMicrosPerSecond + cpuHz / 2) / cpuHz;
 }
 
 }  // namespace hil
