@@ -274,7 +274,10 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
         await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, S3.RTC_CNTL_WDT_WKEY);
         await loader.writeReg(S3.RTC_CNTL_WDTCONFIG1_REG, 2000);
         await loader.writeReg(S3.RTC_CNTL_WDTCONFIG0_REG, ((1 << 31) | (5 << 28) | (1 << 8) | 2) >>> 0);
-        await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, 0);
+        // The watchdog is armed: the chip resets ~15 ms from now (2000 RTC slow-clock cycles). Re-locking
+        // the registers is a courtesy; on a slow host the reset can win the race and its answer never
+        // comes. That is the reset we asked for: the HELLO step checks that the app came up.
+        await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, 0).catch(() => {});
         reset = 'watchdog';
       }
     } catch (e) {
