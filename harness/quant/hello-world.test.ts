@@ -4,21 +4,28 @@
  * script's representative dataset, must meet the upstream int8 test: |sin(x) - y| <= 0.05 at the
  * inputs tflite-micro's hello_world_test.cc uses (x = 0, 1, 3, 5), output dequantized.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { hasShared, readSharedModel } from '../../test/shared.js';
 import { mulberry32 } from '../datasets/random.js';
 import { Interpreter } from '../tflite/interpreter.js';
+import type { Model } from '../tflite/model.js';
 import { readModel } from '../tflite/reader.js';
 import { writeModel } from '../tflite/writer.js';
-import { calibrate } from './calibrate.js';
+import { calibrate, type Calibration } from './calibrate.js';
 import { runReal } from './compare.js';
 import { quantizeModel, type IoType } from './quantize-model.js';
 
 describe.runIf(hasShared)('quantizing hello_world_float (needs ../shared)', () => {
-  const float = readModel(readSharedModel('tflite-micro/hello_world_float.tflite'), { source: 'hello_world_float.tflite' });
-  const random = mulberry32(2024);
-  const samples = Array.from({ length: 500 }, () => [Float32Array.of(random() * 2 * Math.PI)]);
-  const calibration = calibrate(float, samples, { source: 'hello_world_float.tflite' });
+  // Read in beforeAll, not in the suite body: vitest collects a skipped suite's body too, and a
+  // fresh clone has no ../shared.
+  let float: Model;
+  let calibration: Calibration;
+  beforeAll(() => {
+    float = readModel(readSharedModel('tflite-micro/hello_world_float.tflite'), { source: 'hello_world_float.tflite' });
+    const random = mulberry32(2024);
+    const samples = Array.from({ length: 500 }, () => [Float32Array.of(random() * 2 * Math.PI)]);
+    calibration = calibrate(float, samples, { source: 'hello_world_float.tflite' });
+  });
 
   it.each(['int8', 'uint8', 'float'] as IoType[])('with %s input and output meets the upstream int8 expectation', (io) => {
     const { model } = quantizeModel(float, calibration, { io, source: 'hello_world_float.tflite' });
