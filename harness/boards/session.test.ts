@@ -160,6 +160,27 @@ describe('BoardSession: requests', () => {
     expect(session.state).toBe('ready');
   });
 
+  it('selectPartitionModel sends MODEL_SELECT_PARTITION and returns the MODEL_READY of the flash model; an empty partition is the trial\'s fault', async () => {
+    let empty = false;
+    const { session, link, connect } = rig({
+      answer: (m, l) => {
+        if (m.body.type !== 'model_select_partition') return;
+        queueMicrotask(() => l.reply(m.requestId, empty
+          ? { type: 'error', code: ErrorCode.MODEL_PARTITION_EMPTY, arg: 0, message: 'no model image in the model partition' }
+          : { type: 'model_ready', size: 1234, sha256: 'ab'.repeat(32), source: 'partition', placement: 'flash' }));
+      },
+    });
+    await connect();
+    expect(await session.selectPartitionModel(1000)).toEqual({ type: 'model_ready', size: 1234, sha256: 'ab'.repeat(32), source: 'partition', placement: 'flash' });
+    expect(link.requests('model_select_partition')).toHaveLength(1);
+    empty = true;
+    const e = await rejection(session.selectPartitionModel(1000));
+    expect(e.code).toBe('board-error:MODEL_PARTITION_EMPTY');
+    expect(e.message).toMatch(/^board mem-1: MODEL_SELECT_PARTITION failed: MODEL_PARTITION_EMPTY/);
+    expect(failureKind(e)).toBe('trial');
+    expect(session.state).toBe('ready');
+  });
+
   it("a board ERROR becomes a LabError naming the board, the trial's fault for ARENA_TOO_SMALL, and the session stays ready", async () => {
     const { session, connect } = rig({
       answer: (m, l) => {

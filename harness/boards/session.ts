@@ -652,6 +652,15 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     return ready;
   }
 
+  /**
+   * MODEL_SELECT_PARTITION: the board loads the model in its flash `model` partition (written by
+   * `hil flash`) in place. Its MODEL_READY carries that model's size and SHA-256 for the caller to
+   * check; an empty or unreadable partition is `board-error:MODEL_PARTITION_EMPTY` / `MODEL_INVALID`.
+   */
+  selectPartitionModel(timeoutMs: number): Promise<ModelReady> {
+    return this.op('selectPartitionModel', () => this.final({ type: 'model_select_partition' }, timeoutMs, 'model_ready'));
+  }
+
   /** ARENA_CONFIG: the arena, `arena_used_bytes()` and the model's tensors. */
   configureArena(size: number, placement: ChunkPlacement, timeoutMs: number): Promise<ArenaReady> {
     return this.op('configureArena', () => this.final({ type: 'arena_config', size, placement }, timeoutMs, 'arena_ready'));

@@ -58,6 +58,8 @@ export interface LabBoard {
   onReboot(listener: (identity: BoardIdentity) => void): void;
 
   uploadModel(model: Uint8Array, sha256: string, destination: Extract<Placement, 'internal' | 'psram'>, timeoutMs: number): Promise<void>;
+  /** The model in the board's flash `model` partition instead of an upload: its size and SHA-256. */
+  selectPartitionModel?(timeoutMs: number): Promise<{ size: number; sha256: string }>;
   configureArena(size: number, placement: Extract<Placement, 'internal' | 'psram'>, timeoutMs: number): Promise<ArenaReady>;
   setInput(tensor: number, data: Uint8Array, timeoutMs: number): Promise<void>;
   invoke(request: InvokeRequest): Promise<InvokeOutcome>;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -244,6 +245,35 @@ describe('runSchedule when boards misbehave', () => {
     expect(fin).toHaveLength(1);
     expect(fin[0]).toMatchObject({ status: 'failed', willRetry: false, error: { code: 'board-error:ARENA_TOO_SMALL' } });
     expect(fin[0].error!.message).toMatch(/needs 9000 bytes \(the arena is "auto": TFLM's \d+ bytes from the planner plus the margin; ESP-NN kernels add scratch buffers the planner cannot see: raise the arena's "marginBytes" or give a size\)$/);
+  });
+
+  it('selects a "storage": "partition" model from the board\'s flash, and fails a board whose partition holds another model, naming both and the fix', async () => {
+    const part = makeScenario({ matrix: { firmware: ['reference', 'esp-nn'], model: [{ id: 'tiny', path: 'tiny.tflite', storage: 'partition' }], arena: [{ size: 16384 }] }, rounds: 2 });
+    const tiny = prepareModels(part).get('tiny')!;
+    const other = Uint8Array.from(tiny.bytes);
+    other[other.length - 1] ^= 0xff;
+    const { events, outcome, plan, boards } = await run(part, [
+      { id: 'b1', partitionModel: tiny.bytes },
+      { id: 'b2', seed: 2, partitionModel: other },
+      { id: 'b3', seed: 3 },
+    ]);
+    const fin = (board: string) => of(events, 'trial.finished').filter((e) => e.board === board);
+    // b1 runs every trial on the model its flash holds: selected, never uploaded (the canary's upload aside).
+    expect(fin('b1').every((e) => e.status === 'passed')).toBe(true);
+    expect(fin('b1')).toHaveLength(plan.queues.b1.length);
+    const b1 = boards.get('b1')!;
+    expect(b1.calls.uploads).toBe(1); // the canary model
+    expect(b1.calls.partitionSelects).toBeGreaterThanOrEqual(1);
+    // b2 holds another model: each trial fails once for that reason, no retry, no reset, no quarantine.
+    expect(fin('b2').every((e) => e.status === 'failed' && !e.willRetry && e.attempt === 1)).toBe(true);
+    expect(fin('b2')[0].error!.message).toBe(
+      `board b2: its model partition holds ${createHash('sha256').update(other).digest('hex').slice(0, 16)}… (${other.length} bytes), not tiny.tflite (${tiny.sha256.slice(0, 16)}…, ${tiny.bytes.length} bytes) that model "tiny" names: write it with hil flash b2 --build <a firmware build whose flasher_args.json includes tiny.tflite as the model partition image>`,
+    );
+    expect(boards.get('b2')!.calls.resets).toBe(0);
+    // b3's partition is empty: the board's error with the same fix.
+    expect(fin('b3')[0]).toMatchObject({ status: 'failed', willRetry: false, error: { code: 'board-error:MODEL_PARTITION_EMPTY' } });
+    expect(fin('b3')[0].error!.message).toMatch(/^board b3: MODEL_PARTITION_EMPTY: .*\(model "tiny" has "storage": "partition": write it with hil flash b3 --build /);
+    expect(outcome.quarantined.size).toBe(0);
   });
 
   it('quarantines a board that answers with another chip\'s MAC after a reset', async () => {

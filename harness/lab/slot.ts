@@ -12,7 +12,7 @@ import type { BoardState, NewLabEvent } from './events.js';
 export interface Holding {
   /** sha256 of the model the board holds (MODEL_READY), and where. */
   modelSha256?: string;
-  modelPlacement?: 'internal' | 'psram';
+  modelPlacement?: 'internal' | 'psram' | 'partition';
 }
 
 export class BoardSlot {

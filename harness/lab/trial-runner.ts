@@ -10,6 +10,7 @@
  * inference.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Scenario } from '../config/types.js';
 import { SIMULATED_PROFILES } from '../config/profiles.js';
 import { shouldStopSampling } from '../stats/adaptive.js';
@@ -100,6 +101,33 @@ export function splitOver(n: number, k: number): number[] {
   return parts;
 }
 
+/**
+ * The model in the board's flash `model` partition (scenario `"storage": "partition"`): the board
+ * loads it in place and reports its SHA-256, which must be the scenario's model - the host runs
+ * that file as the reference, so a board holding another model is a configuration error of the
+ * board (a trial failure: retrying or resetting cannot change what its flash holds).
+ */
+async function selectPartitionModel(slot: BoardSlot, model: PreparedModel, replyTimeoutMs: number, step: Step, stepMs: number): Promise<void> {
+  const board = slot.board;
+  const fix = `write it with hil flash ${slot.id} --build <a firmware build whose flasher_args.json includes ${path.basename(model.file)} as the model partition image>`;
+  if (!board.selectPartitionModel) {
+    throw trialFailure(`board ${slot.id} (${board.link}) cannot select a model from its flash partition: give model "${model.id}" "storage": "psram" to upload it`, 'trial');
+  }
+  const ready = await step(`selecting model ${model.id} from the model partition`, stepMs, () => board.selectPartitionModel!(replyTimeoutMs)).catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    if (code === 'board-error:MODEL_PARTITION_EMPTY' || code === 'board-error:MODEL_INVALID') {
+      throw trialFailure(`${(e as Error).message} (model "${model.id}" has "storage": "partition": ${fix})`, code);
+    }
+    throw e;
+  });
+  if (ready.sha256.toLowerCase() !== model.sha256.toLowerCase()) {
+    throw trialFailure(
+      `board ${slot.id}: its model partition holds ${ready.sha256.slice(0, 16)}… (${ready.size} bytes), not ${path.basename(model.file)} (${model.sha256.slice(0, 16)}…, ${model.bytes.length} bytes) that model "${model.id}" names: ${fix}`,
+      'trial',
+    );
+  }
+}
+
 export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, attempt: number, tasks: TrialTasks, progress: TrialProgress): Promise<void> {
   const { scenario } = env;
   const t = scenario.timeouts;
@@ -113,9 +141,6 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   const arenaBytes = variant.arena.bytes ?? Math.ceil((model.arenaBytes + 4096) / 16) * 16;
   if (arenaBytes < model.arenaBytes) {
     throw trialFailure(`arena of ${arenaBytes} bytes is too small for model "${model.id}": TFLM needs ${model.arenaBytes} bytes on a 32-bit board (arena planner); give at least that, or "auto"`, 'arena-too-small');
-  }
-  if (variant.model.storage === 'partition') {
-    throw trialFailure(`model "${model.id}" asks for storage "partition", which hil run cannot provision yet (use "psram": the model is uploaded over the link)`, 'trial');
   }
 
   // ---- firmware
@@ -135,12 +160,20 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   }
   slot.setState('running', trial.id);
 
-  // ---- model: uploaded only when the board does not hold it already
-  const destination: 'internal' | 'psram' = identity.psramSize > 0 ? 'psram' : 'internal';
-  if (slot.holding.modelSha256 !== model.sha256) {
-    slot.holding = {};
-    await step(`uploading model ${model.id}`, t.uploadS * 1000, () => board.uploadModel(model.bytes, model.sha256, destination, replyMs(scenario)));
-    slot.holding = { modelSha256: model.sha256, modelPlacement: destination };
+  // ---- model: uploaded (or selected from the flash partition) only when the board does not hold it already
+  if (variant.model.storage === 'partition') {
+    if (slot.holding.modelSha256 !== model.sha256 || slot.holding.modelPlacement !== 'partition') {
+      slot.holding = {};
+      await selectPartitionModel(slot, model, replyMs(scenario), step, t.uploadS * 1000);
+      slot.holding = { modelSha256: model.sha256, modelPlacement: 'partition' };
+    }
+  } else {
+    const destination: 'internal' | 'psram' = identity.psramSize > 0 ? 'psram' : 'internal';
+    if (slot.holding.modelSha256 !== model.sha256 || slot.holding.modelPlacement === 'partition') {
+      slot.holding = {};
+      await step(`uploading model ${model.id}`, t.uploadS * 1000, () => board.uploadModel(model.bytes, model.sha256, destination, replyMs(scenario)));
+      slot.holding = { modelSha256: model.sha256, modelPlacement: destination };
+    }
   }
 
   // ---- arena

@@ -49,6 +49,8 @@ export interface FakeBoardOptions {
   msPerInference?: number;
   /** Called at the start of every INVOKE with its 1-based count (tests stop runs at a known point). */
   onInvoke?: (n: number) => void;
+  /** The model in the board's flash `model` partition (MODEL_SELECT_PARTITION); none: MODEL_PARTITION_EMPTY. */
+  partitionModel?: Uint8Array;
 }
 
 export class FakeBoard implements LabBoard {
@@ -57,7 +59,7 @@ export class FakeBoard implements LabBoard {
   readonly address: string;
   identity: BoardIdentity | undefined;
   /** Counters a test can assert on. */
-  readonly calls = { uploads: 0, invokes: 0, resets: 0, switches: 0, accuracy: 0, connects: 0 };
+  readonly calls = { uploads: 0, partitionSelects: 0, invokes: 0, resets: 0, switches: 0, accuracy: 0, connects: 0 };
   private logListeners: Array<(line: string) => void> = [];
   private rebootListeners: Array<(id: BoardIdentity) => void> = [];
   private variant: string;
@@ -108,6 +110,19 @@ export class FakeBoard implements LabBoard {
 
   private check(): void {
     if (this.hung) throw new Error('FakeBoard: request to a hung board (the lab must reset it first)');
+  }
+
+  async selectPartitionModel(): Promise<{ size: number; sha256: string }> {
+    this.check();
+    this.calls.partitionSelects++;
+    this.interpreter = undefined;
+    this.arena = undefined;
+    this.model = undefined;
+    const bytes = this.o.partitionModel;
+    if (!bytes) throw new LabError('board-error:MODEL_PARTITION_EMPTY', `board ${this.id}: MODEL_PARTITION_EMPTY: the model partition holds no model image`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    this.model = { sha256, bytes };
+    return { size: bytes.length, sha256 };
   }
 
   async uploadModel(model: Uint8Array, sha256: string): Promise<void> {
