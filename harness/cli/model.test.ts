@@ -153,3 +153,24 @@ describe.runIf(hasShared)('hil model on the shared models (needs ../shared)', ()
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('hil model image', () => {
+  it('writes the model partition image (HILMODEL header + the model) with --out', () => {
+    const out = path.join(tmp, 'model.bin');
+    const r = hil('model', 'image', example, '--out', out);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const model = readFileSync(example);
+    expect(r.out).toBe(`${out}: ${model.length + 64} bytes (64-byte HILMODEL header + tiny_conv_int8.tflite); flash it at the model partition's offset\n`);
+    const image = readFileSync(out);
+    expect(image.subarray(0, 8).toString('latin1')).toBe('HILMODEL');
+    expect(Buffer.compare(image.subarray(64), model)).toBe(0);
+  });
+
+  it('asks for exactly one of --build and --out, in one line, exit 2', () => {
+    const r = hil('model', 'image', example);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe('hil: hil model image: give exactly one of --build <dir> (add it to a firmware build) or --out <file>\n');
+    expect(r.out).toBe('');
+  });
+});

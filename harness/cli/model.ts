@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { readNpy, encodeNpy, type NpyArray } from '../datasets/npy.js';
 import { LabError } from '../errors.js';
+import { addModelToBuild, modelImage } from '../flash/model-image.js';
 import { inspectModel, type ModelReport } from '../tflite/inspect.js';
 import { Interpreter, type TensorData } from '../tflite/interpreter.js';
 import { shapeSize, tensorByteSize, type Quantization, type Tensor } from '../tflite/model.js';
@@ -198,5 +199,29 @@ export function registerModel(program: Command): void {
     .option('--output <file>', 'write an output as .npy or .raw; once per model output, in order', collect)
     .option('--json', 'print the outputs as JSON')
     .action((file: string, opts: RunOptions) => runModel(file, opts));
+  model
+    .command('image')
+    .description('the model partition image of a .tflite (HILMODEL header + model), for scenario models with "storage": "partition"')
+    .argument('<file>', '.tflite model')
+    .option('--build <dir>', 'write model.bin into this ESP-IDF build and its flasher_args.json, so hil flash writes it to the model partition')
+    .option('--out <file>', 'just write the image to this file')
+    .action((file: string, opts: { build?: string; out?: string }) => writeModelImage(file, opts));
   registerModelQuantize(model);
+}
+
+function writeModelImage(file: string, opts: { build?: string; out?: string }): void {
+  if ((opts.build === undefined) === (opts.out === undefined)) {
+    throw new LabError('usage', 'hil model image: give exactly one of --build <dir> (add it to a firmware build) or --out <file>');
+  }
+  if (opts.out !== undefined) {
+    const image = modelImage(new Uint8Array(readFileSync(file)), file);
+    writeFileSync(opts.out, image);
+    process.stdout.write(`${opts.out}: ${image.length} bytes (64-byte HILMODEL header + ${path.basename(file)}); flash it at the model partition's offset\n`);
+    return;
+  }
+  const added = addModelToBuild(opts.build!, file);
+  process.stdout.write(
+    `${added.file}: ${added.imageBytes} bytes at 0x${added.offset.toString(16)} (model partition, ${added.partitionBytes} bytes), sha256 ${added.sha256}\n`
+    + `flasher_args.json updated: hil flash <board> --build ${opts.build} writes it\n`,
+  );
 }

@@ -267,12 +267,12 @@ describe('runSchedule when boards misbehave', () => {
     // b2 holds another model: each trial fails once for that reason, no retry, no reset, no quarantine.
     expect(fin('b2').every((e) => e.status === 'failed' && !e.willRetry && e.attempt === 1)).toBe(true);
     expect(fin('b2')[0].error!.message).toBe(
-      `board b2: its model partition holds ${createHash('sha256').update(other).digest('hex').slice(0, 16)}… (${other.length} bytes), not tiny.tflite (${tiny.sha256.slice(0, 16)}…, ${tiny.bytes.length} bytes) that model "tiny" names: write it with hil flash b2 --build <a firmware build whose flasher_args.json includes tiny.tflite as the model partition image>`,
+      `board b2: its model partition holds ${createHash('sha256').update(other).digest('hex').slice(0, 16)}… (${other.length} bytes), not tiny.tflite (${tiny.sha256.slice(0, 16)}…, ${tiny.bytes.length} bytes) that model "tiny" names: add it to a firmware build with hil model image ${tiny.file} --build <dir>, then hil flash b2 --build <dir>`,
     );
     expect(boards.get('b2')!.calls.resets).toBe(0);
     // b3's partition is empty: the board's error with the same fix.
     expect(fin('b3')[0]).toMatchObject({ status: 'failed', willRetry: false, error: { code: 'board-error:MODEL_PARTITION_EMPTY' } });
-    expect(fin('b3')[0].error!.message).toMatch(/^board b3: MODEL_PARTITION_EMPTY: .*\(model "tiny" has "storage": "partition": write it with hil flash b3 --build /);
+    expect(fin('b3')[0].error!.message).toMatch(/^board b3: MODEL_PARTITION_EMPTY: .*\(model "tiny" has "storage": "partition": add it to a firmware build with hil model image .*tiny\.tflite --build <dir>, then hil flash b3 --build <dir>\)$/);
     expect(outcome.quarantined.size).toBe(0);
   });
 

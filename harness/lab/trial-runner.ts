@@ -109,7 +109,7 @@ export function splitOver(n: number, k: number): number[] {
  */
 async function selectPartitionModel(slot: BoardSlot, model: PreparedModel, replyTimeoutMs: number, step: Step, stepMs: number): Promise<void> {
   const board = slot.board;
-  const fix = `write it with hil flash ${slot.id} --build <a firmware build whose flasher_args.json includes ${path.basename(model.file)} as the model partition image>`;
+  const fix = `add it to a firmware build with hil model image ${model.file} --build <dir>, then hil flash ${slot.id} --build <dir>`;
   if (!board.selectPartitionModel) {
     throw trialFailure(`board ${slot.id} (${board.link}) cannot select a model from its flash partition: give model "${model.id}" "storage": "psram" to upload it`, 'trial');
   }

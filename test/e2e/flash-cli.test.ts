@@ -11,12 +11,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRigs } from '../../harness/config/index.js';
-import { startSimFleet, type SimFleet } from '../../harness/sim/index.js';
+import type { SimFleet } from '../../harness/sim/index.js';
+import { startBenchFleet } from './fixtures/bench-fleet.js';
 import { imageSetBytes, makeImageSet, type ImageSet } from '../../harness/flash/testing/make-image-set.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -46,14 +46,7 @@ let fleet: SimFleet;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'hil-e2e-flash-cli-'));
   set = makeImageSet({ seed: 61, dir: path.join(dir, 'build') });
-  const board = (id: string, seed: number) => ({
-    id, chip: 'esp32s3', tags: ['bench'],
-    transport: { serial: { port: path.join(dir, id), baud: 921600, flashBaud: 2_000_000, reset: 'classic' } },
-    simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed },
-  });
-  rigsFile = path.join(dir, 'rigs.json');
-  writeFileSync(rigsFile, JSON.stringify({ mqtt: { url: 'embedded' }, boards: [board('bench-a', 1), board('bench-b', 2)] }, null, 2));
-  fleet = await startSimFleet({ rigs: loadRigs(rigsFile), timeScale: 0.05, flashDir: path.join(dir, 'flash') });
+  ({ rigsFile, fleet } = await startBenchFleet(dir, 0.05));
 }, 60_000);
 
 afterAll(async () => {

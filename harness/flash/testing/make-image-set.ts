@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildAppDescription, buildEspImage, codeLikeBytes } from './build-image.js';
+import { MODEL_PARTITION_SUBTYPE } from '../model-image.js';
 import { buildPartitionTable, PARTITION_TABLE_OFFSET, type PartitionSpec } from '../partition-table.js';
 import { FLASH_FREQS, FLASH_SIZES, type FlashSize } from '../image.js';
 
@@ -51,7 +52,6 @@ export interface ImageSet {
   cleanup(): void;
 }
 
-export const MODEL_PARTITION_SUBTYPE = 0x40; // first custom data subtype (ESP-IDF partition-tables docs)
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { buildAppDescription, buildEspImage, codeLikeBytes } from '../../flash/testing/build-image.js';
 import { FLASH_FREQS, FLASH_SIZES, type EspImage } from '../../flash/image.js';
+import { MODEL_PARTITION_SUBTYPE } from '../../flash/model-image.js';
 import { buildPartitionTable, PARTITION_TABLE_OFFSET, type PartitionSpec } from '../../flash/partition-table.js';
 import { FLASH_SECTOR_SIZE, type SimFlash } from '../flash-memory.js';
 import type { SimVariant } from './variants.js';
@@ -26,8 +27,6 @@ export const IDF_VERSION = 'v5.3.3';
 /** esp-tflite-micro pin (firmware/main/idf_component.yml). */
 export const TFLM_VERSION = '1.3.5';
 export const APP_OFFSET = 0x10000;
-/** Custom data subtype of the `model` partition (firmware/partitions.csv). */
-export const MODEL_PARTITION_SUBTYPE = 0x40;
 /** Size of the simulated app image: TFLM with every lab op, Wi-Fi, lwIP, esp-mqtt (partitions.csv: 1.3-1.6 MB). */
 const APP_BYTES = 1_400_000;
 const MARKER = 'HIL_SIM_VARIANT=';

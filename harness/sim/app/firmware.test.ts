@@ -9,6 +9,7 @@ import {
 import { SimFlash } from '../flash-memory.js';
 import { parsePartitionTable, PARTITION_TABLE_OFFSET } from '../../flash/partition-table.js';
 import { parseEspImage } from '../../flash/image.js';
+import { modelImage } from '../../flash/model-image.js';
 import { tinyConvInt8 } from '../../tflite/example-models.js';
 import { writeModel } from '../../tflite/writer.js';
 import { readModel } from '../../tflite/reader.js';
@@ -359,13 +360,8 @@ describe('SimFirmware', () => {
     expect(e.code).toBe(ErrorCode.MODEL_PARTITION_EMPTY);
     // Write a model image into the board's model partition (what the flasher does).
     const flash = (r.fw as unknown as { flash: SimFlash }).flash;
-    const header = new Uint8Array(64);
-    header.set(Buffer.from('HILMODEL'));
-    new DataView(header.buffer).setUint32(8, tiny.length, true);
-    header.set(Buffer.from(sha256Hex(tiny), 'hex'), 32);
     flash.eraseRange(0x300000, 0x10000);
-    flash.program(0x300000, header);
-    flash.program(0x300040, tiny);
+    flash.program(0x300000, modelImage(tiny, 'tiny_conv_int8')); // what hil model image writes
     expect(last(await r.send({ type: 'model_select_partition' }))).toEqual({ type: 'model_ready', size: tiny.length, sha256: sha256Hex(tiny), source: 'partition', placement: 'flash' });
     expect(last(await r.send({ type: 'arena_config', size: 16384, placement: 'internal' }))).toMatchObject({ type: 'arena_ready' });
     flash.program(0x300040, new Uint8Array(16)); // damage it
