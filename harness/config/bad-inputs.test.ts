@@ -68,6 +68,9 @@ const expected: Record<string, string> = {
   'scenario-bad-name.json': ' /name: must be a slug of lowercase letters, digits and dashes, at most 64 characters, e.g. "nightly-esp-nn" (got "Nightly ESP-NN")',
   'scenario-is-rigs.json': ' /: missing field "name" (e.g. "name": "nightly-esp-nn")',
   'scenario-foreign-schema.json': ' /$schema: "https://json.schemastore.org/package.json" is not one of the lab\'s schemas (use a path ending in scenario.schema.json)',
+  'scenario-model-storage.json': ' /matrix/model/0/storage: must be one of "psram", "partition" (got "flash")',
+  // PROTOCOL.md calls it the model's "source"; the scenario field is "storage".
+  'scenario-model-source.json': ' /matrix/model/0: unknown field "source" (allowed here: id, path, sha256, labels, io, storage)',
   // ---- scenarios: semantic checks
   'scenario-arena-internal-too-big.json': ' /matrix/arena/0/size: 1048576 bytes cannot fit in internal SRAM (the ESP32-S3 has 512 KB in all; use "placement": "psram")',
   'scenario-arena-duplicate.json': ' /matrix/arena/2: same size and placement as /matrix/arena/0 (remove one)',
