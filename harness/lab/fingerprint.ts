@@ -8,7 +8,8 @@
  * - the firmware build directory, when the lab has it (`firmware/build/<build>/`): the sdkconfig
  *   the image was built from (hashed, and its flash, PSRAM and cache settings read from it) and
  *   flasher_args.json's flash mode and frequency;
- * - the trial itself: arena placement and the size ARENA_READY confirmed, the model's sha256.
+ * - the trial itself: arena placement and the size ARENA_READY confirmed, the model's sha256,
+ *   and `modelStorage: "partition"` when the board ran the model from its flash partition.
  *
  * A setting the lab cannot know is left out, never guessed: a missing field only matches a missing
  * field (checkComparable), so an unknown cannot pass for a known one.
@@ -82,6 +83,8 @@ export interface FingerprintInput {
   cpuMhz?: number;
   arena: { bytes: number; placement: 'internal' | 'psram' };
   modelSha256: string;
+  /** Where the board got the model (scenario `storage`): an upload into PSRAM, or its flash partition. */
+  modelStorage?: 'psram' | 'partition';
   build?: BuildInfo;
   /** PSRAM mode of a simulated board's profile (there is no sdkconfig to read it from). */
   simulatedPsram?: string;
@@ -102,6 +105,11 @@ export function trialFingerprint(x: FingerprintInput): Fingerprint {
     modelSha256: x.modelSha256,
     simulated: id.simulated,
   };
+  // Only the partition is recorded: an uploaded model is what every trial had before the field
+  // existed, and a missing field matches only a missing one, so "psram" would refuse every
+  // comparison with an older baseline. A model read from flash (through the cache) and one in
+  // PSRAM may run at different speeds: their trials differ in this field.
+  if (x.modelStorage === 'partition') fp.modelStorage = 'partition';
   const b = x.build && x.build.appSha256 === id.appSha256 ? x.build : undefined;
   if (b?.sdkconfigSha256) fp.sdkconfigSha256 = b.sdkconfigSha256;
   if (b?.flashMode) fp.flashMode = b.flashMode;

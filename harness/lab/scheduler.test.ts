@@ -276,6 +276,42 @@ describe('runSchedule when boards misbehave', () => {
     expect(outcome.quarantined.size).toBe(0);
   });
 
+  it('records a partition model in the trial fingerprint and the results, and compares it with the same file uploaded', async () => {
+    const both = makeScenario({
+      matrix: {
+        firmware: ['esp-nn'],
+        model: [{ id: 'tiny', path: 'tiny.tflite' }, { id: 'tiny-flash', path: 'tiny.tflite', storage: 'partition' }],
+        arena: [{ size: 16384 }],
+      },
+      rounds: 2,
+    });
+    const tiny = prepareModels(both).get('tiny')!;
+    const { events, plan, boards } = await run(both, [
+      { id: 'b1', partitionModel: tiny.bytes },
+      { id: 'b2', seed: 2, partitionModel: tiny.bytes },
+    ], { canary: false });
+    expect(of(events, 'trial.finished').every((e) => e.status === 'passed')).toBe(true);
+    const modelOf = new Map(plan.trials.map((t) => [t.id, t.variant.model.id]));
+    const fps = of(events, 'trial.fingerprint');
+    expect(fps).toHaveLength(plan.trials.length);
+    for (const e of fps) {
+      if (modelOf.get(e.trial) === 'tiny-flash') expect(e.fingerprint.modelStorage).toBe('partition');
+      else expect(e.fingerprint).not.toHaveProperty('modelStorage'); // uploaded: the fingerprint of every run before
+      expect(e.fingerprint.modelSha256).toBe(tiny.sha256);
+    }
+    // Interleaved rounds switch between the two: the upload is redone after the partition was selected.
+    for (const b of boards.values()) {
+      expect(b.calls.partitionSelects).toBeGreaterThanOrEqual(1);
+      expect(b.calls.uploads).toBeGreaterThanOrEqual(1);
+    }
+    const results = buildRunResults(events);
+    expect(results.variants.map((v) => [v.model.id, v.model.storage])).toEqual([['tiny', undefined], ['tiny-flash', 'partition']]);
+    // The model axis may change where the model lives: the same file uploaded vs in flash is a comparison, not a refusal.
+    const c = results.comparisons.find((x) => x.axis === 'model')!;
+    expect(c).toMatchObject({ label: 'tiny-flash vs tiny', comparable: true });
+    expect(c.agreement).toMatchObject({ agreeing: 6, total: 6 });
+  });
+
   it('quarantines a board that answers with another chip\'s MAC after a reset', async () => {
     const { events, outcome } = await run(scenario, [{ id: 'b1', hangOnInvoke: [3], macAfterReset: '02:aa:bb:cc:dd:ee' }], { canary: false });
     expect(outcome.quarantined.get('b1')).toMatch(/now reports MAC 02:aa:bb:cc:dd:ee/);

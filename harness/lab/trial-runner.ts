@@ -193,7 +193,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   env.emit({
     type: 'trial.fingerprint', trial: trial.id, attempt,
     fingerprint: trialFingerprint({
-      identity, arena: { bytes: arena.size, placement: variant.arena.placement }, modelSha256: model.sha256,
+      identity, arena: { bytes: arena.size, placement: variant.arena.placement }, modelSha256: model.sha256, modelStorage: variant.model.storage,
       ...(buildInfo ? { build: buildInfo } : {}),
       ...(slot.config.simulated ? { simulatedPsram: SIMULATED_PROFILES[slot.config.simulated.profile].psramMode } : {}),
     }),

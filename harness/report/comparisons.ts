@@ -39,7 +39,8 @@ const FIRMWARE_FIELDS = ['firmwareSha256', 'sdkconfigSha256', 'kernelBackend', '
 
 export const AXIS_RULES: readonly AxisRule[] = [
   { axis: 'firmware', key: (v) => v.firmware, fields: FIRMWARE_FIELDS },
-  { axis: 'model', key: (v) => v.model, fields: ['modelSha256'] },
+  // Two model entries may name one file, uploaded and in the flash partition: where it lives is the model's.
+  { axis: 'model', key: (v) => v.model, fields: ['modelSha256', 'modelStorage'] },
   { axis: 'arena-placement', key: (v) => v.arenaPlacement, fields: ['arenaPlacement'] },
   { axis: 'arena-size', key: (v) => String(v.arenaSize), fields: ['arenaBytes'] },
   // The clock is set in sdkconfig (FACTS.md: IDF defaults to 160 MHz, benchmarks set 240): a new image.

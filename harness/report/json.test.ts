@@ -48,6 +48,18 @@ describe('results.json', () => {
     expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
   });
 
+  it('validates with a model the boards ran from their flash partition (variant model.storage, fingerprint modelStorage)', () => {
+    const run = syntheticRun({ boards: 1, rounds: 1, samples: 5 });
+    const started = run.events.find((e) => e.type === 'run.started')!;
+    for (const v of started.plan.variants) v.model = { ...v.model, storage: 'partition' };
+    for (const e of run.events) if (e.type === 'trial.fingerprint') e.fingerprint = { ...e.fingerprint, modelStorage: 'partition' };
+    const doc = written(buildRunResults(run.events)) as { variants: Array<{ model: { storage?: string } }>; trials: Array<{ fingerprint?: { modelStorage?: string } }> };
+    expect(validate(doc), JSON.stringify(validate.errors?.slice(0, 3))).toBe(true);
+    expect(doc.variants.every((v) => v.model.storage === 'partition')).toBe(true);
+    expect(doc.trials.every((t) => t.fingerprint?.modelStorage === 'partition')).toBe(true);
+    expect(validate({ ...doc, variants: doc.variants.map((v) => ({ ...v, model: { ...v.model, storage: 'psram' } })) })).toBe(false);
+  });
+
   it('writes statistics that do not exist as null, never NaN', () => {
     const run = syntheticRun({ boards: 1, rounds: 1, samples: 1, warmup: 0 });
     const doc = written(buildRunResults(run.events)) as { trials: Array<{ latency: { stddev: unknown; medianCI: { lower: unknown } } }> };

@@ -174,7 +174,8 @@ export interface VariantResults {
   id: string;
   build: string;
   firmware: { variant: string; kernelBackend?: 'reference' | 'esp-nn'; espNn?: string };
-  model: { id: string; path: string; sha256?: string };
+  /** `storage` only for a model the boards run from their flash partition (absent: uploaded). */
+  model: { id: string; path: string; sha256?: string; storage?: 'partition' };
   arena: { size: number | 'auto'; placement: 'internal' | 'psram'; bytes?: number };
   cpuMHz: number;
   trials: { planned: number; passed: number; failed: number; error: number; incomplete: number; notRun: number };

@@ -278,7 +278,11 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
         ...(def.firmware.kernelBackend ? { kernelBackend: def.firmware.kernelBackend } : {}),
         ...(def.firmware.espNn ? { espNn: def.firmware.espNn } : {}),
       },
-      model: { id: def.model.id, path: def.model.path, ...(def.model.sha256 ? { sha256: def.model.sha256 } : {}) },
+      model: {
+        id: def.model.id, path: def.model.path,
+        ...(def.model.sha256 ? { sha256: def.model.sha256 } : {}),
+        ...(def.model.storage === 'partition' ? { storage: 'partition' as const } : {}),
+      },
       arena: { size: def.arena.size, placement: def.arena.placement, ...(def.arena.bytes !== undefined ? { bytes: def.arena.bytes } : {}) },
       cpuMHz: def.cpuMHz,
       trials: {

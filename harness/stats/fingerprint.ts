@@ -30,6 +30,8 @@ export interface Fingerprint {
   espNnVersion?: string;
   chipRevision?: string;
   modelSha256?: string;
+  /** 'partition' when the board ran the model from its flash model partition (absent: uploaded). */
+  modelStorage?: string;
   /** True for numbers from a simulated board. */
   simulated?: boolean;
   readonly [field: string]: FingerprintValue | undefined;

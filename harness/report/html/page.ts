@@ -118,7 +118,7 @@ ${r.variants.map((v) => html`<tr><td class="id" title="${v.id}">${labels.get(v.i
 <td class="n">${fmtFraction(v.accuracy?.top1.estimate)}</td><td class="n">${v.memory ? `${fmtB(v.memory.arenaUsedBytes)} / ${fmtB(v.memory.arenaBytes)}` : '-'}</td><td>${gateSummaryOf(r, v.id)}</td></tr>
 ${v.warnings.length > 0 ? html`<tr><td></td><td colspan="11" class="warn">${v.warnings.join('; ')}</td></tr>` : ''}`)}
 </tbody></table>
-<details><summary>Full variant ids</summary><table><tbody>${r.variants.map((v) => html`<tr><td>${labels.get(v.id) ?? ''}</td><td class="id">${v.id}</td><td class="id">${v.model.path}</td></tr>`)}</tbody></table></details>
+<details><summary>Full variant ids</summary><table><tbody>${r.variants.map((v) => html`<tr><td>${labels.get(v.id) ?? ''}</td><td class="id">${v.id}</td><td class="id">${v.model.path}${v.model.storage === 'partition' ? ' (from the boards\' flash model partition)' : ''}</td></tr>`)}</tbody></table></details>
 </section>`;
 }
 
