@@ -103,12 +103,15 @@ describe('a scenario model in the board\'s flash model partition', () => {
       warmup: 1, measure: { inferences: 5 }, rounds: 1, seed: 7,
     }));
     const run = await hil(['run', scenario, '--rigs', rigsFile, '--no-sim', '--reports-dir', path.join(dir, 'reports'), '--json']);
-    const results = JSON.parse(run.stdout) as { trials: Array<{ board: string; status: string; errors: Array<{ message: string }>; accuracy?: { top1: { total: number } }; bitExact?: { bitExact: boolean }; fingerprint?: { modelSha256: string } }> };
+    const results = JSON.parse(run.stdout) as { trials: Array<{ board: string; status: string; errors: Array<{ message: string }>; accuracy?: { top1: { total: number } }; bitExact?: { bitExact: boolean }; fingerprint?: { modelSha256: string; modelStorage?: string } }>; variants: Array<{ model: { storage?: string } }> };
     const a = results.trials.filter((t) => t.board === 'bench-a');
     const b = results.trials.filter((t) => t.board === 'bench-b');
     expect(a.map((t) => t.status)).toEqual(['passed']);
     // The model the board ran from its flash is the scenario's: outputs bit-exact with the host interpreter.
     expect(a[0].fingerprint!.modelSha256).toBe(sha256(CNN));
+    // ... and the fingerprint and the variant say where it came from.
+    expect(a[0].fingerprint!.modelStorage).toBe('partition');
+    expect(results.variants.map((v) => v.model.storage)).toEqual(['partition']);
     expect(a[0].accuracy!.top1.total).toBe(20);
     expect(a[0].bitExact!.bitExact).toBe(true);
     expect(b.map((t) => t.status)).toEqual(['failed']);
