@@ -17,7 +17,7 @@ import type { RunStartedEvent } from '../lab/events.js';
 import { ConsoleReporter } from '../report/console.js';
 import { finishRun } from '../report/finish.js';
 import {
-  fmtB, fmtFraction, fmtP, fmtSignedPct, fmtUs, formatTable, GATE_MARK, SIMULATED_BANNER,
+  fmtB, fmtFraction, fmtP, fmtSignedPct, fmtUs, formatTable, GATE_MARK, provenanceBanners,
 } from '../report/format.js';
 import { reportHtml } from '../report/html.js';
 import { locateJournal, readJournal } from '../report/journal.js';
@@ -133,7 +133,7 @@ async function compareCommand(refA: string, refB: string, opts: CommonOptions & 
   });
   results.warnings.push(...warnings);
   const lines: string[] = [];
-  if (results.run.simulated || baseline.run.simulated) lines.push(SIMULATED_BANNER);
+  lines.push(...provenanceBanners(results.run, baseline.run));
   lines.push(`${startedB.runId} against ${startedA.runId} (median latency; "~": no significant change after Holm)`, '', compareTable(results), '');
   const g = results.gates;
   lines.push(`gates: ${g.passed} passed, ${g.failed} failed, ${g.errors} errors, ${g.skipped} skipped`);

@@ -8,7 +8,9 @@
  *
  * The canary runs on whatever firmware the board holds when the run starts, so its history is
  * kept per firmware variant and clock (the `model` key of `board.canary`): an ESP-NN build is
- * only ever compared with earlier ESP-NN canaries of the same board.
+ * only ever compared with earlier ESP-NN canaries of the same board. And per provenance: a board
+ * id that was once simulated and is now emulated (or real) must not drift against QEMU's or the
+ * cost model's cycle counts.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { planArena } from '../tflite/planner.js';
 import { readModel } from '../tflite/reader.js';
 import { tensorByteSize } from '../tflite/model.js';
 import type { CanaryEvent, NewLabEvent } from './events.js';
+import { marksOf, type Provenance } from './provenance.js';
 import type { BoardSlot } from './slot.js';
 import { progressMs, replyMs, type Step } from './trial-runner.js';
 
@@ -53,8 +56,8 @@ export function loadCanaryModel(file = CANARY_MODEL_FILE): CanaryModel {
   };
 }
 
-/** The board's earlier canary medians (us) under the same key and kind of board, oldest first. */
-export type CanaryHistory = (board: string, key: string, simulated: boolean) => number[];
+/** The board's earlier canary medians (us) under the same key and of the same provenance, oldest first. */
+export type CanaryHistory = (board: string, key: string, provenance: Provenance) => number[];
 
 export interface CanaryVerdict {
   historyMedianUs?: number;
@@ -94,9 +97,10 @@ export async function runCanary(slot: BoardSlot, canary: CanaryModel, scenario: 
   const latencyUs = out.cycles.map((c) => Math.round((c / out.cpuMhz) * 1000) / 1000);
   const medianUs = medianOf(latencyUs);
   const key = `${canary.name}@${identity.variant}/${out.cpuMhz}mhz`;
-  const v = canaryVerdict(medianUs, history(slot.id, key, identity.simulated), scenario.canary);
+  const marks = marksOf(slot.config, identity);
+  const v = canaryVerdict(medianUs, history(slot.id, key, marks.provenance), scenario.canary);
   const event: Omit<CanaryEvent, 'seq' | 'ts'> = {
-    type: 'board.canary', board: slot.id, model: key, latencyUs, medianUs, verdict: v.verdict, simulated: identity.simulated,
+    type: 'board.canary', board: slot.id, model: key, latencyUs, medianUs, verdict: v.verdict, ...marks,
   };
   if (v.historyMedianUs !== undefined) event.historyMedianUs = v.historyMedianUs;
   if (v.driftPct !== undefined) event.driftPct = v.driftPct;

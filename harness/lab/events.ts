@@ -9,11 +9,15 @@
  *
  * Rules: events are plain JSON (no Map, no typed arrays, no undefined-vs-missing tricks); every
  * event carries `seq` (1, 2, ... within a run, continued across resumes) and `ts` (ms since epoch);
- * numbers a simulated board made are marked `simulated: true` where they appear.
+ * numbers a simulated board made are marked `simulated: true` where they appear, and every event
+ * that carries numbers carries their `provenance` (board, emulated or simulated: provenance.ts).
+ * Journals written before emulated boards existed have no `provenance`: readers derive it from
+ * `simulated` (recordedProvenance), so they still load.
  */
 import type { Gate } from '../config/types.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
 import type { Plan, Trial, Variant } from './plan.js';
+import type { Provenance } from './provenance.js';
 
 /** Bumped when an event changes shape; readers refuse journals of a newer version. */
 export const JOURNAL_VERSION = 1;
@@ -67,6 +71,7 @@ export interface MemoryReport {
   /** App image size in bytes, when the board or the build knows it. */
   imageBytes?: number;
   simulated: boolean;
+  provenance: Provenance;
 }
 
 interface EventBase {
@@ -86,6 +91,8 @@ export interface RunStartedEvent extends EventBase {
   host: { hostname: string; platform: string; node: string; labVersion: string };
   /** True when any planned board is simulated: reports show a banner. */
   simulated: boolean;
+  /** The provenance classes of the planned boards (the rigs say which are emulated or simulated). */
+  provenances: Provenance[];
   /**
    * The scenario's regression gates and baseline policy as they were when the run started, so
    * `hil report` rebuilds the same verdicts even if the scenario file changed since.
@@ -116,6 +123,11 @@ export interface BoardHelloEvent extends EventBase {
   /** Device path or MQTT topic prefix. */
   address: string;
   hello: BoardHello;
+  /**
+   * The board's class as the lab knows it: the hello's `simulated` is what the board says, and the
+   * firmware in an emulator cannot know it is emulated.
+   */
+  provenance: Provenance;
 }
 
 /** A line the board printed that is not a protocol frame (boot banner, ESP-IDF log). */
@@ -155,6 +167,7 @@ export interface CanaryEvent extends EventBase {
   driftPct?: number;
   verdict: 'ok' | 'flagged' | 'quarantined';
   simulated: boolean;
+  provenance: Provenance;
 }
 
 export interface BoardQuarantinedEvent extends EventBase {
@@ -192,6 +205,7 @@ export interface TrialSamplesEvent extends EventBase {
   /** cycles / cpuMHz, rounded to 0.001 us. */
   latencyUs: number[];
   simulated: boolean;
+  provenance: Provenance;
 }
 
 export interface OpProfileEntry {
@@ -207,6 +221,7 @@ export interface TrialProfileEvent extends EventBase {
   ops: OpProfileEntry[];
   cpuMHz: number;
   simulated: boolean;
+  provenance: Provenance;
 }
 
 /** Outputs of the accuracy pass, checked against labels and against the host reference interpreter. */
@@ -231,6 +246,7 @@ export interface TrialAccuracyEvent extends EventBase {
     maxDifference: number;
   };
   simulated: boolean;
+  provenance: Provenance;
 }
 
 export interface TrialMemoryEvent extends EventBase {
@@ -293,4 +309,4 @@ export type LabEventType = LabEvent['type'];
 export type NewLabEvent = LabEvent extends infer E ? (E extends LabEvent ? Omit<E, 'seq' | 'ts'> : never) : never;
 
 /** Re-exported so consumers of the stream need one import. */
-export type { Fingerprint, Plan, Trial, Variant };
+export type { Fingerprint, Plan, Provenance, Trial, Variant };

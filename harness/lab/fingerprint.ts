@@ -9,7 +9,9 @@
  *   the image was built from (hashed, and its flash, PSRAM and cache settings read from it) and
  *   flasher_args.json's flash mode and frequency;
  * - the trial itself: arena placement and the size ARENA_READY confirmed, the model's sha256,
- *   and `modelStorage: "partition"` when the board ran the model from its flash partition.
+ *   and `modelStorage: "partition"` when the board ran the model from its flash partition;
+ * - the rigs: the board's provenance (board, emulated, simulated - provenance.ts), which the
+ *   firmware in an emulator cannot report itself.
  *
  * A setting the lab cannot know is left out, never guessed: a missing field only matches a missing
  * field (checkComparable), so an unknown cannot pass for a known one.
@@ -21,6 +23,7 @@ import { readSdkconfigLines } from '../firmware/build.js';
 import { readFlasherArgs, FLASHER_ARGS_FILE } from '../flash/flasher-args.js';
 import type { BoardIdentity } from '../protocol/index.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
+import type { Provenance } from './provenance.js';
 
 /** What the lab knows of a firmware build from its build directory. */
 export interface BuildInfo {
@@ -79,6 +82,8 @@ function revision(r: number): string {
 
 export interface FingerprintInput {
   identity: BoardIdentity;
+  /** The board's class (provenanceOf its rigs entry and identity). */
+  provenance: Provenance;
   /** CPU clock the measured inferences ran at (INVOKE_RESULT), when known. */
   cpuMhz?: number;
   arena: { bytes: number; placement: 'internal' | 'psram' };
@@ -104,6 +109,9 @@ export function trialFingerprint(x: FingerprintInput): Fingerprint {
     chipRevision: revision(id.chipRevision),
     modelSha256: x.modelSha256,
     simulated: id.simulated,
+    // Always recorded: a missing provenance is read as `simulated` said (report/collect.ts), so
+    // older board and simulated baselines still match their own class, and never an emulated one.
+    provenance: x.provenance,
   };
   // Only the partition is recorded: an uploaded model is what every trial had before the field
   // existed, and a missing field matches only a missing one, so "psram" would refuse every

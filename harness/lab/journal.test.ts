@@ -13,7 +13,7 @@ const finished = (trial: string, attempt: number, status: 'passed' | 'failed' | 
   type: 'trial.finished', trial, board: 'sim-1', attempt, status, durationMs: 10, invokeMs: 5, willRetry,
 });
 const samples = (trial: string, cycles: number[]): NewLabEvent => ({
-  type: 'trial.samples', trial, attempt: 1, phase: 'measure', cycles, cpuMHz: 240, latencyUs: cycles.map((c) => c / 240), simulated: true,
+  type: 'trial.samples', trial, attempt: 1, phase: 'measure', cycles, cpuMHz: 240, latencyUs: cycles.map((c) => c / 240), simulated: true, provenance: 'simulated',
 });
 
 describe('run ids', () => {
@@ -94,12 +94,12 @@ describe('journalProgress', () => {
     w.append(started('a@sim-1#1'));
     w.append(finished('a@sim-1#1', 1, 'error', true));
     w.append(started('a@sim-1#1', 2));
-    w.append({ type: 'trial.accuracy', trial: 'a@sim-1#1', attempt: 2, classes: 2, labels: [0], predictions: [0], topK: [[0, 1]], outputDigest: 'x', bitExact: { tensors: 1, differingTensors: 0, differingElements: 0, maxDifference: 0 }, simulated: true });
+    w.append({ type: 'trial.accuracy', trial: 'a@sim-1#1', attempt: 2, classes: 2, labels: [0], predictions: [0], topK: [[0, 1]], outputDigest: 'x', bitExact: { tensors: 1, differingTensors: 0, differingElements: 0, maxDifference: 0 }, simulated: true, provenance: 'simulated' });
     w.append(finished('a@sim-1#1', 2, 'passed'));
     w.append(started('b@sim-1#1'));
     w.append(finished('b@sim-1#1', 1, 'failed'));
     w.append(started('c@sim-1#1'));
-    w.append({ type: 'trial.accuracy', trial: 'c@sim-1#1', attempt: 1, classes: 2, labels: [0], predictions: [0], topK: [[0, 1]], outputDigest: 'x', bitExact: { tensors: 1, differingTensors: 0, differingElements: 0, maxDifference: 0 }, simulated: true });
+    w.append({ type: 'trial.accuracy', trial: 'c@sim-1#1', attempt: 1, classes: 2, labels: [0], predictions: [0], topK: [[0, 1]], outputDigest: 'x', bitExact: { tensors: 1, differingTensors: 0, differingElements: 0, maxDifference: 0 }, simulated: true, provenance: 'simulated' });
     w.append({ type: 'board.quarantined', board: 'sim-2', reason: 'kept failing' });
     w.close();
     const p = journalProgress(readJournal(dir).events);

@@ -33,6 +33,7 @@ import { messageOf } from './failures.js';
 import { JournalWriter, journalProgress, newRunId, type JournalProgress } from './journal.js';
 import { prepareModels } from './models.js';
 import { planRun, type Plan } from './plan.js';
+import { provenanceOf, provenanceSet } from './provenance.js';
 import { runSchedule } from './scheduler.js';
 import { BoardSlot } from './slot.js';
 
@@ -247,6 +248,7 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
         ...(commit ? { gitCommit: commit } : {}),
         host: { hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, labVersion: labVersion() },
         simulated: selected.some((s) => s.board.simulated !== undefined),
+        provenances: provenanceSet(selected.map((s) => provenanceOf(s.board, undefined))),
         gates: scenario.gates,
         baseline: scenario.baseline,
       });
@@ -259,7 +261,7 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
         process.stderr.write(`hil: no run history, so no canary comparison: ${messageOf(e)}\n`);
       }
     }
-    const history: CanaryHistory = (board, key, simulated) => store?.canaryMedians(board, key, simulated) ?? [];
+    const history: CanaryHistory = (board, key, provenance) => store?.canaryMedians(board, key, provenance) ?? [];
 
     const slots = selected.map((s) => new BoardSlot(fleet.boards.get(s.board.id)!, s.board, emit));
     const outcome = await runSchedule({

@@ -7,7 +7,7 @@ import { loadScenario } from '../config/scenario.js';
 import type { BoardConfig, Scenario } from '../config/types.js';
 import { encodeNpy } from '../datasets/npy.js';
 import { buildRunResults } from '../report/results.js';
-import { CANARY_MODEL_FILE, canaryVerdict, loadCanaryModel } from './canary.js';
+import { CANARY_MODEL_FILE, canaryVerdict, loadCanaryModel, type CanaryHistory } from './canary.js';
 import type { LabEvent, NewLabEvent, TrialFinishedEvent, TrialSamplesEvent } from './events.js';
 import { JOURNAL_VERSION } from './events.js';
 import { journalProgress, type JournalProgress } from './journal.js';
@@ -43,11 +43,11 @@ function makeScenario(fields: Record<string, unknown> = {}): Scenario {
   return loadScenario(path.join(dir, 's.json'));
 }
 
-function rig(id: string): BoardConfig {
-  return {
-    id, chip: 'esp32s3', transport: { serial: { baud: 921600, flashBaud: 921600, reset: 'classic' } }, identity: {}, tags: ['sim'],
-    simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed: 1, faults: [] },
-  };
+function rig(id: string, emulated = false): BoardConfig {
+  const board: BoardConfig = { id, chip: 'esp32s3', transport: { serial: { baud: 921600, flashBaud: 921600, reset: 'classic' } }, identity: {}, tags: ['sim'] };
+  return emulated
+    ? { ...board, tags: ['emu'], emulated: { profile: 'esp32s3-devkitc-1-n8r8', flashFile: `/lab/emu/${id}.bin` } }
+    : { ...board, simulated: { profile: 'esp32s3-devkitc-1-n16r8', seed: 1, faults: [] } };
 }
 
 interface Ran {
@@ -60,7 +60,9 @@ interface Ran {
 const latency = (variant: string, _sha: string, placement: string) => (variant === 'reference' ? 5000 : 1000) * (placement === 'psram' ? 1.1 : 1);
 
 async function run(scenario: Scenario, boards: FakeBoardOptions[], opts: {
-  progress?: JournalProgress; prior?: LabEvent[]; stopAfter?: number; history?: number[]; profile?: boolean; canary?: boolean;
+  progress?: JournalProgress; prior?: LabEvent[]; stopAfter?: number; history?: number[] | CanaryHistory; profile?: boolean; canary?: boolean;
+  /** The rigs make every board an emulated one (QEMU): give the boards `simulated: false` as the firmware says. */
+  emulated?: boolean;
 } = {}): Promise<Ran> {
   const plan = planRun(scenario, boards.map((b) => b.id));
   const events: LabEvent[] = [...(opts.prior ?? [])];
@@ -73,15 +75,17 @@ async function run(scenario: Scenario, boards: FakeBoardOptions[], opts: {
   if (!opts.prior) {
     emit({
       type: 'run.started', journalVersion: JOURNAL_VERSION, runId: 'r1', scenario: { name: scenario.name, file: scenario.label, sha256: 'x' },
-      rigs: { file: 'rigs.json', sha256: 'y' }, plan, host: { hostname: 'h', platform: 'linux', node: 'v20', labVersion: '0' }, simulated: true,
+      rigs: { file: 'rigs.json', sha256: 'y' }, plan, host: { hostname: 'h', platform: 'linux', node: 'v20', labVersion: '0' },
+      simulated: !opts.emulated, provenances: [opts.emulated ? 'emulated' : 'simulated'],
     });
   }
   const fakes = new Map(boards.map((b) => [b.id, new FakeBoard({ latencyUs: latency, ...b })]));
-  const slots = [...fakes.values()].map((b) => new BoardSlot(b, rig(b.id), emit));
+  const slots = [...fakes.values()].map((b) => new BoardSlot(b, rig(b.id, opts.emulated), emit));
+  const history = opts.history;
   const outcome = await runSchedule({
     scenario, plan, slots, models: prepareModels(scenario), firmwareDir: '/nonexistent', emit, stop: stop.signal,
     progress: opts.progress ?? journalProgress([]),
-    ...(opts.canary === false ? {} : { canary: { model: loadCanaryModel(), history: () => opts.history ?? [] } }),
+    ...(opts.canary === false ? {} : { canary: { model: loadCanaryModel(), history: typeof history === 'function' ? history : () => history ?? [] } }),
     profile: opts.profile ?? false,
   });
   emit({ type: 'run.finished', runId: 'r1', status: outcome.stopped ? 'interrupted' : 'completed' });
@@ -156,6 +160,37 @@ describe('runSchedule on healthy boards', () => {
     expect(of(events, 'board.quarantined').map((e) => e.board)).toEqual(['b2']);
     expect(of(events, 'trial.started').some((e) => e.board === 'b2')).toBe(false);
     expect(of(events, 'trial.finished').filter((e) => e.board === 'b1').every((e) => e.status === 'passed')).toBe(true);
+  });
+});
+
+describe('runSchedule on emulated boards (the lab firmware in QEMU)', () => {
+  // One firmware: an emulated board is flashed, not switched, and the fake has no flash.
+  const scenario = makeScenario({
+    matrix: { firmware: ['esp-nn'], model: [{ id: 'tiny', path: 'tiny.tflite' }], arena: [{ size: 16384, placement: 'internal' }] },
+  });
+
+  it('marks every number emulated although the boards say simulated: false, and asks only for emulated canary history', async () => {
+    const asked: string[] = [];
+    const { events, plan } = await run(scenario, [{ id: 'e1', simulated: false }, { id: 'e2', seed: 2, simulated: false }], {
+      emulated: true, profile: true,
+      history: (board, key, provenance) => { asked.push(`${board} ${key} ${provenance}`); return [1000]; },
+    });
+    expect(asked.sort()).toEqual(['e1 tiny_conv_int8@esp-nn/240mhz emulated', 'e2 tiny_conv_int8@esp-nn/240mhz emulated']);
+    expect(of(events, 'board.hello').map((e) => [e.board, e.hello.simulated, e.provenance]).sort()).toEqual([['e1', false, 'emulated'], ['e2', false, 'emulated']]);
+    const marked = [...of(events, 'trial.samples'), ...of(events, 'trial.profile'), ...of(events, 'trial.accuracy'), ...of(events, 'board.canary'), ...of(events, 'trial.memory').map((e) => e.memory)];
+    expect(marked.length).toBeGreaterThan(plan.trials.length * 2);
+    expect(marked.every((e) => e.provenance === 'emulated' && !e.simulated)).toBe(true);
+    expect(of(events, 'trial.fingerprint').every((e) => e.fingerprint.provenance === 'emulated' && e.fingerprint.simulated === false)).toBe(true);
+    const results = buildRunResults(events);
+    expect(results.run.provenances).toEqual(['emulated']);
+    expect(results.trials.every((t) => t.status === 'passed' && t.provenance === 'emulated')).toBe(true);
+    expect(results.variants.map((v) => v.provenance)).toEqual(['emulated']);
+  });
+
+  it('a simulated board keeps provenance simulated (its hello says so)', async () => {
+    const { events } = await run(scenario, [{ id: 'b1' }], { canary: false });
+    expect(of(events, 'trial.samples').every((e) => e.provenance === 'simulated' && e.simulated)).toBe(true);
+    expect(of(events, 'board.hello')[0].provenance).toBe('simulated');
   });
 });
 

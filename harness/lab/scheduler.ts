@@ -26,6 +26,7 @@ import { runCanary, type CanaryHistory, type CanaryModel } from './canary.js';
 import { failureKind, messageOf, withTimeout, fmtSeconds } from './failures.js';
 import type { JournalProgress } from './journal.js';
 import type { PreparedModel } from './models.js';
+import { provenanceOf } from './provenance.js';
 import type { BoardSlot } from './slot.js';
 import { runTrial, stepper, type TrialProgress } from './trial-runner.js';
 
@@ -107,9 +108,11 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
       if (logLines <= MAX_LOG_LINES) o.emit({ type: 'board.log', board: slot.id, line });
       else if (logLines === MAX_LOG_LINES + 1) o.emit({ type: 'board.log', board: slot.id, line: `hil: board ${slot.id} printed more than ${MAX_LOG_LINES} lines in this run; the rest are left out of the journal` });
     });
-    slot.board.onReboot((id) => {
-      o.emit({ type: 'board.hello', board: slot.id, link: slot.board.link, address: slot.board.address, hello: helloOf(slot.id, id) });
+    const helloEvent = (id: BoardIdentity): NewLabEvent => ({
+      type: 'board.hello', board: slot.id, link: slot.board.link, address: slot.board.address, hello: helloOf(slot.id, id),
+      provenance: provenanceOf(slot.config, id),
     });
+    slot.board.onReboot((id) => o.emit(helloEvent(id)));
 
     const quarantine = (reason: string): void => {
       slot.quarantined = reason;
@@ -132,7 +135,7 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
     };
 
     const announce = (id: BoardIdentity): string | undefined => {
-      o.emit({ type: 'board.hello', board: slot.id, link: slot.board.link, address: slot.board.address, hello: helloOf(slot.id, id) });
+      o.emit(helloEvent(id));
       return checkIdentity(id);
     };
 

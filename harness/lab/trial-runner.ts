@@ -20,6 +20,7 @@ import type { BoardIdentity, InvokeOutcome } from './board.js';
 import type { MemoryReport, NewLabEvent } from './events.js';
 import { ensureFirmware } from './firmware.js';
 import { trialFingerprint } from './fingerprint.js';
+import { marksOf, type ProvenanceMarks } from './provenance.js';
 import { boardFailure, stopped, trialFailure, withTimeout } from './failures.js';
 import type { PreparedModel } from './models.js';
 import type { Trial } from './plan.js';
@@ -152,6 +153,8 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     step,
   });
   const identity: BoardIdentity = board.identity!;
+  // Every number of this trial is marked with where it came from (the rigs know an emulated board).
+  const marks = marksOf(slot.config, identity);
   if (identity.cpuMhz !== variant.cpuMHz) {
     throw trialFailure(`board ${slot.id} runs at ${identity.cpuMhz} MHz but variant ${variant.id} asks for ${variant.cpuMHz} MHz (its firmware build ${variant.build} does not set that clock)`, 'trial');
   }
@@ -193,7 +196,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   env.emit({
     type: 'trial.fingerprint', trial: trial.id, attempt,
     fingerprint: trialFingerprint({
-      identity, arena: { bytes: arena.size, placement: variant.arena.placement }, modelSha256: model.sha256, modelStorage: variant.model.storage,
+      identity, provenance: marks.provenance, arena: { bytes: arena.size, placement: variant.arena.placement }, modelSha256: model.sha256, modelStorage: variant.model.storage,
       ...(buildInfo ? { build: buildInfo } : {}),
       ...(slot.config.simulated ? { simulatedPsram: SIMULATED_PROFILES[slot.config.simulated.profile].psramMode } : {}),
     }),
@@ -222,7 +225,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     const latencyUs = out.cycles.map((c) => round3(c / out.cpuMhz));
     // An inference past the counter's range has no latency to add (PROTOCOL.md INVOKE).
     progress.invokeMs += out.cycles.reduce((s, c, i) => s + (c === CYCLES_OVERFLOW ? 0 : latencyUs[i]), 0) / 1000;
-    env.emit({ type: 'trial.samples', trial: trial.id, attempt, phase, cycles: out.cycles, cpuMHz: out.cpuMhz, latencyUs, simulated: identity.simulated });
+    env.emit({ type: 'trial.samples', trial: trial.id, attempt, phase, cycles: out.cycles, cpuMHz: out.cpuMhz, latencyUs, ...marks });
     return latencyUs;
   };
 
@@ -243,7 +246,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
       measured.push(...record('measure', out));
       if (profileWanted && out.profile) {
         env.emit({
-          type: 'trial.profile', trial: trial.id, attempt, cpuMHz: out.cpuMhz, simulated: identity.simulated,
+          type: 'trial.profile', trial: trial.id, attempt, cpuMHz: out.cpuMhz, ...marks,
           ops: out.profile.map((p) => ({ index: p.opIndex, op: p.name, cycles: p.cycles })),
         });
         profileWanted = false;
@@ -283,7 +286,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     if (outputs.length !== acc.samples * acc.outputBytes) {
       throw boardFailure(`board ${slot.id}: the accuracy pass returned ${outputs.length} bytes of outputs, expected ${acc.samples} x ${acc.outputBytes}`, 'board');
     }
-    env.emit(accuracyEvent(trial.id, attempt, model, outputs, identity.simulated));
+    env.emit(accuracyEvent(trial.id, attempt, model, outputs, marks));
     progress.accuracyDone = true;
     if (measured.length > 0) progress.accuracyInvokeMs = (acc.samples * medianOf(measured)) / 1000;
   }
@@ -295,7 +298,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
     arenaUsedBytes: mem.arenaUsed,
     arenaPlacement: mem.arenaPlacement === 'psram' ? 'psram' : 'internal',
     internal: { freeBytes: mem.internal.free, minimumFreeBytes: mem.internal.minFree, largestFreeBlockBytes: mem.internal.largestFree },
-    simulated: identity.simulated,
+    ...marks,
   };
   if (mem.psram.total > 0) memory.psram = { freeBytes: mem.psram.free, minimumFreeBytes: mem.psram.minFree, largestFreeBlockBytes: mem.psram.largestFree };
   if (mem.imageSize > 0) memory.imageBytes = mem.imageSize;
@@ -303,7 +306,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
 }
 
 /** The board's accuracy-pass outputs, scored against the labels and the host reference. */
-export function accuracyEvent(trial: string, attempt: number, model: PreparedModel, outputs: Uint8Array, simulated: boolean): NewLabEvent {
+export function accuracyEvent(trial: string, attempt: number, model: PreparedModel, outputs: Uint8Array, marks: ProvenanceMarks): NewLabEvent {
   const acc = model.accuracy!;
   const predictions: number[] = [];
   const top: number[][] = [];
@@ -329,6 +332,6 @@ export function accuracyEvent(trial: string, attempt: number, model: PreparedMod
   }
   return {
     type: 'trial.accuracy', trial, attempt, classes: model.classes, labels: acc.labels, predictions, topK: top,
-    outputDigest: createHash('sha256').update(outputs).digest('hex'), bitExact: bit, simulated,
+    outputDigest: createHash('sha256').update(outputs).digest('hex'), bitExact: bit, ...marks,
   };
 }

@@ -6,12 +6,16 @@
  * resumed after a crash starts the interrupted trial again, and the scheduler cannot know how far
  * the first try got); later events of that trial and attempt number go to the latest record. The
  * trial's result is its last attempt; samples of abandoned attempts are never mixed in.
+ *
+ * Provenance: an attempt and a board take the class their events carry (the least trusted, should
+ * two disagree); events and fingerprints of journals older than the field get it from `simulated`.
  */
 import type {
   BoardHello, BoardHelloEvent, BoardState, CanaryEvent, EventError, LabEvent, LinkKind, MemoryReport,
   OpProfileEntry, RunFinishedEvent, RunResumedEvent, RunStartedEvent, TrialAccuracyEvent, TrialFinishedEvent,
 } from '../lab/events.js';
 import { parseTrialId, type Trial } from '../lab/plan.js';
+import { leastTrusted, provenanceFromSimulated, recordedProvenance, type Provenance } from '../lab/provenance.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
 import type { LogLine } from './results-types.js';
 
@@ -22,6 +26,8 @@ export interface AttemptRecord {
   warmup: number[][];
   measure: number[][];
   simulated: boolean;
+  /** Undefined until an event of the attempt says where its numbers came from. */
+  provenance?: Provenance;
   profile?: { cpuMHz: number; ops: OpProfileEntry[] };
   accuracy?: TrialAccuracyEvent;
   memory?: MemoryReport;
@@ -54,6 +60,8 @@ export interface BoardRecord {
   logs: LogLine[];
   logTotal: number;
   simulated: boolean;
+  /** Undefined until the board's hello, canary or trials say. */
+  provenance?: Provenance;
 }
 
 export interface CollectedRun {
@@ -184,10 +192,13 @@ export function collectRun(events: readonly LabEvent[]): CollectedRun {
         }
         break;
       }
-      case 'board.canary':
-        board(e.board).canary = e;
-        if (e.simulated) board(e.board).simulated = true;
+      case 'board.canary': {
+        const b = board(e.board);
+        b.canary = e;
+        if (e.simulated) b.simulated = true;
+        b.provenance = leastTrusted(b.provenance, recordedProvenance(e));
         break;
+      }
       case 'board.quarantined':
         board(e.board).quarantined = e.reason;
         board(e.board).state = 'quarantined';
@@ -199,32 +210,34 @@ export function collectRun(events: readonly LabEvent[]): CollectedRun {
       }
       case 'trial.fingerprint': {
         const a = attemptOf(e.trial, e.attempt);
-        if (a) a.fingerprint = e.fingerprint;
+        if (!a) break;
+        a.fingerprint = fingerprintWithProvenance(e.fingerprint);
+        if (typeof a.fingerprint.provenance === 'string') a.provenance = leastTrusted(a.provenance, a.fingerprint.provenance);
         break;
       }
       case 'trial.samples': {
         const a = attemptOf(e.trial, e.attempt);
         if (!a) break;
         (e.phase === 'warmup' ? a.warmup : a.measure).push(latenciesOf(e));
-        if (e.simulated) a.simulated = true;
+        markAttempt(a, e);
         break;
       }
       case 'trial.profile': {
         const a = attemptOf(e.trial, e.attempt);
         if (a) a.profile = { cpuMHz: e.cpuMHz, ops: e.ops };
-        if (a && e.simulated) a.simulated = true;
+        if (a) markAttempt(a, e);
         break;
       }
       case 'trial.accuracy': {
         const a = attemptOf(e.trial, e.attempt);
         if (a) a.accuracy = e;
-        if (a && e.simulated) a.simulated = true;
+        if (a) markAttempt(a, e);
         break;
       }
       case 'trial.memory': {
         const a = attemptOf(e.trial, e.attempt);
         if (a) a.memory = e.memory;
-        if (a && e.memory.simulated) a.simulated = true;
+        if (a) markAttempt(a, e.memory);
         break;
       }
       case 'trial.finished': {
@@ -247,6 +260,23 @@ function applyHello(b: BoardRecord, e: BoardHelloEvent): void {
   b.hello = e.hello;
   b.firmware.set(e.hello.appElfSha256, e.hello.firmwareVariant);
   if (e.hello.simulated) b.simulated = true;
+  b.provenance = leastTrusted(b.provenance, e.provenance ?? provenanceFromSimulated(e.hello.simulated));
+}
+
+/** An attempt takes the marks of each event that carries its numbers. */
+function markAttempt(a: AttemptRecord, marks: { simulated: boolean; provenance?: Provenance }): void {
+  if (marks.simulated) a.simulated = true;
+  a.provenance = leastTrusted(a.provenance, recordedProvenance(marks));
+}
+
+/**
+ * Fingerprints journaled before the provenance field carry `simulated` only: the field follows
+ * from it, so an old board or simulated baseline matches a new run of its own class (a missing
+ * field would match nothing, stats/fingerprint.ts) and never an emulated one.
+ */
+export function fingerprintWithProvenance(fp: Fingerprint): Fingerprint {
+  if (fp.provenance !== undefined || typeof fp.simulated !== 'boolean') return fp;
+  return { ...fp, provenance: provenanceFromSimulated(fp.simulated) };
 }
 
 /** Concatenates batches into one Float64Array. */

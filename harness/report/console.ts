@@ -6,14 +6,16 @@
  * second); anywhere else (CI logs, pipes) it degrades to one plain line per finished trial and per
  * board incident, so logs stay readable and diffable. Times come from the events' timestamps, not
  * the wall clock, so a replayed journal prints exactly what the live run printed.
- * Simulated numbers are marked by a SIMULATED banner at the start and above the summary.
+ * Simulated numbers are marked by a SIMULATED banner at the start and above the summary, emulated
+ * ones by an EMULATED banner; in a run that mixes provenance classes each variant row names its own.
  */
 import path from 'node:path';
 import type { LabEvent } from '../lab/events.js';
 import { parseTrialId } from '../lab/plan.js';
+import { recordedProvenances } from '../lab/provenance.js';
 import {
   DASH, fmtB, fmtDuration, fmtFraction, fmtInterval, fmtP, fmtSignedPct, fmtUs, formatTable, gateSummaryOf, GATE_MARK,
-  SIMULATED_BANNER,
+  provenanceBanners,
 } from './format.js';
 import type { Reporter, ReportContext } from './reporter.js';
 import type { RunResults } from './results-types.js';
@@ -83,7 +85,7 @@ export class ConsoleReporter implements Reporter {
         this.totalTrials = e.plan.trials.length;
         for (const b of e.plan.boards) this.boards.set(b, { total: e.plan.queues[b]?.length ?? 0, done: 0, spentMs: 0, state: 'unknown' });
         this.runLabel = `run ${e.runId}`;
-        if (e.simulated) this.line(SIMULATED_BANNER);
+        for (const banner of provenanceBanners({ simulated: e.simulated, provenances: recordedProvenances(e) })) this.line(banner);
         this.line(`${this.runLabel}: scenario ${e.scenario.name}, ${e.plan.variants.length} variants x ${e.plan.boards.length} boards x ${e.plan.rounds} rounds = ${e.plan.trials.length} trials`);
         break;
       }
@@ -199,18 +201,20 @@ export class ConsoleReporter implements Reporter {
 /** The end-of-run summary (also what `hil report` prints). */
 export function consoleSummary(r: RunResults, htmlPath?: string): string {
   const out: string[] = [];
-  if (r.run.simulated) out.push(SIMULATED_BANNER);
+  out.push(...provenanceBanners(r.run));
   const passed = r.trials.filter((t) => t.status === 'passed').length;
   out.push(`run ${r.run.id} (scenario ${r.run.scenario.name}) ${r.run.status}${r.run.partial ? ', partial' : ''}: ${passed}/${r.run.plan.trials} trials passed on ${r.run.plan.boards.length} boards in ${fmtDuration(r.run.durationMs)}`);
   const base = r.baseline;
   const byCandidate = new Map((base?.comparisons ?? []).map((c) => [c.candidate, c]));
   const rows: string[][] = [['VARIANT', 'N', 'MEDIAN', 'P90', '95% CI', base ? `VS ${base.runId}` : 'VS BASELINE', 'TOP-1', 'ARENA', 'GATES']];
+  // Only a run of several classes needs to say which variant is which: the banners cover the rest.
+  const mixedRun = r.run.provenances.length > 1;
   for (const v of r.variants) {
     const c = byCandidate.get(v.id);
     let delta = DASH;
     if (c) delta = c.comparable ? `${fmtSignedPct(c.changePct)} ${c.significant ? fmtP(c.pHolm) : '~'}` : 'refused';
     rows.push([
-      v.id,
+      mixedRun ? `${v.id} (${v.provenance})` : v.id,
       v.latency ? String(v.latency.n) : '0',
       fmtUs(v.latency?.median),
       fmtUs(v.latency?.p90),

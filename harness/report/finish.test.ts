@@ -63,6 +63,24 @@ describe('finishRun', () => {
     expect(trend.points.map((p) => [p.runId, p.current])).toEqual([['n1', false], ['n2', false], ['n3', false], ['n4', true]]);
   });
 
+  it('an emulated night trends only against earlier emulated nights, and warns against a simulated baseline', async () => {
+    for (const day of [1, 2]) {
+      const { runDir, run } = night(`sim${day}`, day);
+      await finishRun(runDir, run.events, { scenario: scenarioOf(run) });
+    }
+    const first = night('emu3', 3, { provenance: 'emulated' });
+    await finishRun(first.runDir, first.run.events, { scenario: scenarioOf(first.run) });
+    const store = HistoryStore.open(path.join(reports, 'history.sqlite'));
+    store.setBaseline('sim2');
+    const { runDir, run } = night('emu4', 4, { provenance: 'emulated' });
+    const r = await finishRun(runDir, run.events, { scenario: scenarioOf(run), store });
+    expect(r.results.trend!.series.find((s) => s.variant === ESPNN_INT8)!.points.map((p) => p.runId)).toEqual(['emu3', 'emu4']);
+    expect(r.results.warnings).toContain('the baseline run sim2 has provenance simulated and this run emulated: their latencies do not compare (trials of different provenance are never compared)');
+    expect(store.getRun('emu4')).toMatchObject({ provenances: ['emulated'], simulated: false });
+    expect(store.canaryHistory('sim-1', { provenance: 'emulated' }).map((c) => c.runId)).toEqual(['emu3', 'emu4']);
+    store.close();
+  });
+
   it('follows the scenario\'s baseline policy: none, a run id, itself, a run whose journal is gone', async () => {
     const first = night('n1', 1);
     await finishRun(first.runDir, first.run.events, { scenario: scenarioOf(first.run) });

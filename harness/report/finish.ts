@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Scenario } from '../config/types.js';
 import { ExitCode, isLabError } from '../errors.js';
 import type { LabEvent, RunStartedEvent } from '../lab/events.js';
+import { recordedProvenances } from '../lab/provenance.js';
 import { HistoryStore } from '../store/store.js';
 import { ConsoleReporter } from './console.js';
 import { HtmlReporter } from './html.js';
@@ -122,10 +123,15 @@ export async function finishRun(runDir: string, events: readonly LabEvent[], opt
       if (choice.baselineError) build.baselineError = choice.baselineError;
     }
     if (started && store) {
+      // A run of one provenance class trends against earlier runs of that class only; a run of
+      // several keeps today's filter, and each variant's trend still joins only points of its own
+      // provenance (buildRunResults).
+      const classes = recordedProvenances(started);
       build.history = {
         metric: 'latency.median',
         points: store.metricHistory(started.scenario.name, {
           limit: TREND_RUNS, before: new Date(started.ts).toISOString(), excludeRun: started.runId, simulated: started.simulated,
+          ...(classes.length === 1 ? { provenance: classes[0] } : {}),
         }),
       };
     }

@@ -3,6 +3,7 @@
  * every report. Latencies stay in the board's unit resolution (1 us = cycles / MHz rounded);
  * anything that does not exist (NaN) is "-".
  */
+import type { Provenance } from '../lab/provenance.js';
 import type { Comparison, GateVerdictStatus, LatencySummary, RunResults } from './results-types.js';
 
 export const DASH = '-';
@@ -87,6 +88,23 @@ export function gateSummaryOf(results: RunResults, variant: string): string {
 
 /** The line every text report starts with when any number came from a simulated board. */
 export const SIMULATED_BANNER = 'SIMULATED: these numbers come from simulated boards (harness/sim), not from ESP32-S3 hardware';
+
+/** The same for an emulated board: its outputs are real, its timings are not silicon's. */
+export const EMULATED_BANNER = 'EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings are QEMU\'s cycle counter, not ESP32-S3 silicon';
+
+/** What a report says about the origin of its numbers: the run's `simulated` flag and its provenance classes. */
+export interface ProvenanceSummary {
+  simulated: boolean;
+  provenances: readonly Provenance[];
+}
+
+/** The banners a report starts with, one per class that is not the silicon's (none for boards only). */
+export function provenanceBanners(...runs: ProvenanceSummary[]): string[] {
+  const out: string[] = [];
+  if (runs.some((r) => r.provenances.includes('emulated'))) out.push(EMULATED_BANNER);
+  if (runs.some((r) => r.simulated || r.provenances.includes('simulated'))) out.push(SIMULATED_BANNER);
+  return out;
+}
 
 /**
  * Columns padded to their widest cell, two spaces apart; `right` marks right-aligned columns

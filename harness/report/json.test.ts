@@ -31,6 +31,8 @@ const cases: Array<[string, SyntheticRunOptions]> = [
   ['a run that failed at the start', { failRun: true }],
   ['a failed trial', { failTrial: 'reference/cnn-int8/65536-psram/240mhz@sim-2#2' }],
   ['one board and one sample per trial', { boards: 1, rounds: 1, samples: 1, warmup: 0, accuracyInputs: 0, profile: false }],
+  ['emulated boards', { provenance: 'emulated', boardPrefix: 'emu', rounds: 1, samples: 10 }],
+  ['emulated and simulated boards (mixed variants, no pooled latency)', { boardProvenance: { 'sim-2': 'emulated' }, rounds: 1, samples: 10 }],
 ];
 
 describe('results.json', () => {
@@ -71,6 +73,13 @@ describe('results.json', () => {
     const doc = written(buildRunResults(syntheticRun({ boards: 1, rounds: 1, samples: 5 }).events)) as Record<string, unknown>;
     expect(validate({ ...doc, exitCode: 3 })).toBe(false);
     expect(validate({ ...doc, extra: true })).toBe(false);
+    const run = doc.run as Record<string, unknown>;
+    expect(run.provenances).toEqual(['simulated']);
+    expect(validate({ ...doc, run: { ...run, provenances: ['qemu'] } })).toBe(false);
+    const { provenances: _provenances, ...noProvenances } = run;
+    expect(validate({ ...doc, run: noProvenances })).toBe(false);
+    const trials = doc.trials as Array<Record<string, unknown>>;
+    expect(validate({ ...doc, trials: trials.map((t) => ({ ...t, provenance: 'mixed' })) })).toBe(false);
     const { run: _run, ...noRun } = doc;
     expect(validate(noRun)).toBe(false);
   });

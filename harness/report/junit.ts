@@ -79,7 +79,13 @@ function gateCase(g: GateVerdict): Case {
   return c;
 }
 
-function trialCase(t: TrialResults, simulated: boolean): Case {
+/** What a trial's output line starts with: its numbers' class when it is not the silicon's. */
+function trialMark(t: TrialResults, runSimulated: boolean): string {
+  if (t.provenance === 'emulated') return 'EMULATED ';
+  return t.simulated || runSimulated ? 'SIMULATED ' : '';
+}
+
+function trialCase(t: TrialResults, mark: string): Case {
   const c: Case = { name: t.id, classname: t.variant, time: (t.durationMs ?? 0) / 1000 };
   const last = t.errors.at(-1);
   const tries = t.attempts > 1 ? ` after ${t.attempts} attempts` : '';
@@ -98,7 +104,7 @@ function trialCase(t: TrialResults, simulated: boolean): Case {
       break;
     default: {
       const l = t.latency;
-      c.out = `${simulated ? 'SIMULATED ' : ''}median ${fmtUs(l?.median)} (95% CI ${fmtInterval(l)}), p90 ${fmtUs(l?.p90)}, n ${l?.n ?? 0}` +
+      c.out = `${mark}median ${fmtUs(l?.median)} (95% CI ${fmtInterval(l)}), p90 ${fmtUs(l?.p90)}, n ${l?.n ?? 0}` +
         (t.attempts > 1 ? `, passed on attempt ${t.attempts}` : '') + (t.warnings.length > 0 ? `\n${t.warnings.map((w) => `warning: ${w}`).join('\n')}` : '');
     }
   }
@@ -110,18 +116,21 @@ export function junitXml(r: RunResults): string {
   // Gate errors already show as <error> cases of the gates suite; any other exit code 2 is the run's own.
   if (r.exitCode === 2 && r.exitCause !== 'gate-error') runCase.outcome = { kind: 'error', message: r.exitReason, type: 'lab', body: [r.exitReason, ...r.warnings].join('\n') };
   else runCase.out = [`${r.run.status}: ${r.exitReason}`, ...r.warnings].join('\n');
-  const properties: Attrs = { scenario: r.run.scenario.name, simulated: String(r.run.simulated), status: r.run.status, exitCode: r.exitCode };
+  const properties: Attrs = {
+    scenario: r.run.scenario.name, simulated: String(r.run.simulated), provenance: r.run.provenances.join(','), status: r.run.status, exitCode: r.exitCode,
+  };
   if (r.run.gitCommit) properties.gitCommit = r.run.gitCommit;
   if (r.gates.baselineRun) properties.baseline = r.gates.baselineRun;
   const suites = [suiteXml('run', [runCase], properties)];
   if (r.gates.results.length > 0) suites.push(suiteXml('gates', r.gates.results.map(gateCase)));
   for (const v of r.variants) {
-    suites.push(suiteXml(v.id, r.trials.filter((t) => t.variant === v.id).map((t) => trialCase(t, t.simulated || r.run.simulated))));
+    suites.push(suiteXml(v.id, r.trials.filter((t) => t.variant === v.id).map((t) => trialCase(t, trialMark(t, r.run.simulated)))));
   }
   const all = r.gates.results.length + r.trials.length + 1;
   const failures = r.gates.failed + r.trials.filter((t) => t.status === 'failed').length;
   const errors = r.gates.errors + r.trials.filter((t) => t.status === 'error').length + (runCase.outcome?.kind === 'error' ? 1 : 0);
-  const name = `hil ${r.run.scenario.name} ${r.run.id}${r.run.simulated ? ' (SIMULATED)' : ''}`;
+  const marks = [...(r.run.provenances.includes('emulated') ? ['EMULATED'] : []), ...(r.run.simulated ? ['SIMULATED'] : [])];
+  const name = `hil ${r.run.scenario.name} ${r.run.id}${marks.map((m) => ` (${m})`).join('')}`;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites${attrs({ name, tests: all, failures, errors, time: ((r.run.durationMs ?? 0) / 1000).toFixed(3) })}>\n${suites.join('\n')}\n</testsuites>\n`;
 }
 

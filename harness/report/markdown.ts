@@ -7,7 +7,7 @@
  * identifier, with HTML entities elsewhere, and `|` everywhere (a table cell must not split). A
  * `<script>` in a model name shows as text on GitHub and anywhere else Markdown is rendered.
  */
-import { DASH, fmtB, fmtCiHalfWidth, fmtDuration, fmtFraction, fmtP, fmtSignedPct, fmtUs, SIMULATED_BANNER } from './format.js';
+import { DASH, fmtB, fmtCiHalfWidth, fmtDuration, fmtFraction, fmtP, fmtSignedPct, fmtUs, provenanceBanners } from './format.js';
 import type { Reporter, ReportContext } from './reporter.js';
 import { writeReportFile } from './reporter.js';
 import type { Comparison, GateVerdict, RunResults } from './results-types.js';
@@ -56,7 +56,7 @@ export function markdownSummary(r: RunResults): string {
   const out: string[] = [];
   const verdict = r.exitCode === 0 ? '✅ pass' : r.exitCode === 1 ? '❌ regression' : '⚠️ lab error';
   out.push(`## ${mdText(r.run.scenario.name)}: run ${mdCode(r.run.id)}`, '');
-  if (r.run.simulated) out.push(`> **${mdText(SIMULATED_BANNER)}**`, '');
+  for (const banner of provenanceBanners(r.run)) out.push(`> **${mdText(banner)}**`, '');
   out.push(`**${verdict}** (exit ${r.exitCode}): ${mdText(r.exitReason)}`, '');
   const passed = r.trials.filter((t) => t.status === 'passed').length;
   const facts = [

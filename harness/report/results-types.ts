@@ -5,13 +5,16 @@
  * Units: latencies in microseconds (what the board measured: cycles / MHz), sizes in bytes,
  * proportions as fractions (0.87), changes in percent (+3.1 = 3.1 % slower / larger). A statistic
  * that does not exist (one sample, no interval) is NaN in memory and null in results.json.
- * Everything that came from a simulated board carries `simulated: true`.
+ * Everything that came from a simulated board carries `simulated: true`, and everything carries its
+ * provenance (board, emulated, simulated: harness/lab/provenance.ts) - numbers of different classes
+ * are never pooled (a variant measured on several classes is 'mixed' and has no pooled latency).
  *
  * `samples` (the sorted latency samples per variant and board) is in memory only, non-enumerable:
  * a later run's gates and comparisons need it, results.json does not (1,000,000 samples).
  */
 import type { Gate as ScenarioGate } from '../config/types.js';
 import type { BoardHello, BoardState, EventError, HeapFigures, LinkKind, OpProfileEntry } from '../lab/events.js';
+import type { GroupProvenance, Provenance } from '../lab/provenance.js';
 import type { ChangePoint } from '../stats/changepoint.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
 import type { TrialSummary } from '../stats/summary.js';
@@ -66,6 +69,8 @@ export interface RunInfo {
   gitCommit?: string;
   host: { hostname: string; platform: string; node: string; labVersion: string };
   simulated: boolean;
+  /** The provenance classes of the run's boards and numbers (reports show a banner for each non-board class). */
+  provenances: Provenance[];
   /** 'incomplete': the journal ends without run.finished (the host died; `hil run --resume` carries on). */
   status: RunStatus;
   /** True unless the run completed with every planned trial finished. */
@@ -94,6 +99,7 @@ export interface BoardResults {
   /** Distinct app sha256 the board reported during the run. */
   firmware: Array<{ variant: string; appElfSha256: string }>;
   simulated: boolean;
+  provenance: Provenance;
   state: BoardState;
   quarantined?: { reason: string };
   canary?: { model: string; n: number; medianUs: number; historyMedianUs?: number; driftPct?: number; verdict: 'ok' | 'flagged' | 'quarantined' };
@@ -157,6 +163,8 @@ export interface TrialResults {
   bitExact?: BitExactResult;
   profile?: { cpuMHz: number; ops: OpProfileEntry[] };
   simulated: boolean;
+  /** Its board's class (a trial runs on one board). */
+  provenance: Provenance;
   warnings: string[];
 }
 
@@ -179,7 +187,7 @@ export interface VariantResults {
   arena: { size: number | 'auto'; placement: 'internal' | 'psram'; bytes?: number };
   cpuMHz: number;
   trials: { planned: number; passed: number; failed: number; error: number; incomplete: number; notRun: number };
-  /** Pooled over every board and round (passed trials only). */
+  /** Pooled over every board and round (passed trials only); absent when the boards' provenance is 'mixed'. */
   latency?: LatencySummary;
   histogram?: Histogram;
   box?: BoxPlot;
@@ -200,6 +208,8 @@ export interface VariantResults {
   memory?: MemoryResults;
   profile?: { cpuMHz: number; ops: OpShare[] };
   simulated: boolean;
+  /** Its boards' class; 'mixed' when boards of several classes measured it (nothing pooled across them). */
+  provenance: GroupProvenance;
   warnings: string[];
 }
 
@@ -288,6 +298,7 @@ export interface BaselineResults {
   startedAt: string;
   gitCommit?: string;
   simulated: boolean;
+  provenances: Provenance[];
   comparisons: Comparison[];
   /** Variants of the baseline this run did not plan (the matrix changed). */
   missingVariants: string[];

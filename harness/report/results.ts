@@ -6,10 +6,12 @@
  * attempt (harness/stats: summary, bootstrap CI of the median, MAD outliers, warm-up detection),
  * fingerprint, memory, accuracy, bit-exactness, per-op profile. Per variant: the same pooled over
  * boards and rounds, with each board kept apart (per-board summaries and the spread), a histogram
- * and a box plot. Then the comparisons (comparisons.ts) Holm-corrected together, the gates against
- * a baseline run (gates.ts), the trend from the history store with change points, and the exit
- * code: 0 all gates pass, 1 a regression gate failed, 2 a lab or config error - including a run
- * that failed, did not complete, or in which some variant has no passed trial.
+ * and a box plot - but never pooled over boards of different provenance (board, emulated,
+ * simulated: harness/lab/provenance.ts): such a variant is 'mixed' and read board by board. Then
+ * the comparisons (comparisons.ts) Holm-corrected together, the gates against a baseline run
+ * (gates.ts), the trend from the history store with change points, and the exit code: 0 all gates
+ * pass, 1 a regression gate failed, 2 a lab or config error - including a run that failed, did not
+ * complete, or in which some variant has no passed trial.
  *
  * Speed: every sample is copied into a Float64Array once and sorted per trial, per board and per
  * variant (native typed-array sorts); bootstrap intervals use harness/stats' O(1)-per-resample
@@ -18,6 +20,9 @@
 import type { Gate as ScenarioGate } from '../config/types.js';
 import { ExitCode, LabError } from '../errors.js';
 import type { LabEvent, MemoryReport } from '../lab/events.js';
+import {
+  describeProvenances, groupProvenance, leastTrusted, provenanceSet, recordedProvenances, type GroupProvenance, type Provenance,
+} from '../lab/provenance.js';
 import { confusionMatrix, wilsonInterval } from '../stats/accuracy.js';
 import { detectChangePoints, type HistoryPoint } from '../stats/changepoint.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
@@ -43,6 +48,8 @@ export interface MetricHistoryPoint {
   value: number;
   lower?: number;
   upper?: number;
+  /** The variant's provenance in that run; a trend only joins points of the variant's own. */
+  provenance?: GroupProvenance;
 }
 
 export interface MetricHistory {
@@ -116,9 +123,12 @@ interface TrialWork {
   result: TrialResults;
   sorted?: Float64Array;
   attempt?: AttemptRecord;
+  /** The provenance came from the trial's own events (not from what is known of its board or run). */
+  measured: boolean;
 }
 
-function trialResults(record: TrialRecord): TrialWork {
+/** Where a trial without events of its own would have got its numbers (`fallback`: its board's class). */
+function trialResults(record: TrialRecord, fallback: Provenance): TrialWork {
   const attempt = decisiveAttempt(record);
   const status: TrialStatus = !attempt ? 'not-run' : attempt.finished ? attempt.finished.status : 'incomplete';
   const errors = record.attempts.flatMap((a) => (a.finished?.error ? [{ ...a.finished.error, attempt: a.attempt }] : []));
@@ -129,9 +139,11 @@ function trialResults(record: TrialRecord): TrialWork {
     warmup: { discarded: 0, detected: 0, detectedChangePct: NaN },
     outliers: { count: 0, low: 0, high: 0 },
     simulated: attempt?.simulated ?? false,
+    provenance: attempt?.provenance ?? fallback,
     warnings,
   };
-  if (!attempt) return { record, result };
+  const measured = attempt?.provenance !== undefined;
+  if (!attempt) return { record, result, measured };
   if (attempt.finished) {
     result.durationMs = attempt.finished.durationMs;
     result.invokeMs = attempt.finished.invokeMs;
@@ -156,7 +168,7 @@ function trialResults(record: TrialRecord): TrialWork {
     };
   }
   result.warmup.discarded = attempt.warmup.reduce((s, b) => s + b.length, 0);
-  if (status !== 'passed') return { record, result, attempt };
+  if (status !== 'passed') return { record, result, attempt, measured };
   const inOrder = concatBatches(attempt.measure);
   const sorted = Float64Array.from(inOrder).sort();
   let dropped = 0;
@@ -165,7 +177,7 @@ function trialResults(record: TrialRecord): TrialWork {
   if (dropped > 0) warnings.push(`${dropped} samples were not finite numbers and were ignored`);
   if (finite.length === 0) {
     warnings.push('the trial passed without a single measured sample');
-    return { record, result, attempt, sorted: finite };
+    return { record, result, attempt, sorted: finite, measured };
   }
   const { summary, warnings: w } = latencySummary(finite);
   result.latency = summary;
@@ -180,7 +192,7 @@ function trialResults(record: TrialRecord): TrialWork {
     warnings.push(`the first ${warm.warmupCount} measured samples still look like warm-up (${fmtPct(warm.changePct)} against the steady median): raise the scenario's warmup above ${result.warmup.discarded}`);
   }
   warnings.push(...warm.warnings.filter((x) => !x.startsWith('need at least')));
-  return { record, result, attempt, sorted: finite };
+  return { record, result, attempt, sorted: finite, measured };
 }
 
 function profileOf(works: readonly TrialWork[]): VariantResults['profile'] {
@@ -210,6 +222,26 @@ function profileOf(works: readonly TrialWork[]): VariantResults['profile'] {
   return { cpuMHz, ops };
 }
 
+/**
+ * A variant's class is that of the boards that measured it ('mixed' for several); one nothing
+ * measured takes its boards' known class.
+ */
+function variantProvenance(works: readonly TrialWork[]): GroupProvenance {
+  const measured = works.filter((w) => w.measured);
+  return groupProvenance((measured.length > 0 ? measured : works).map((w) => w.result.provenance)) ?? 'board';
+}
+
+/** "emulated: emu-1; simulated: sim-1, sim-2": the boards of each class, so the reader knows which per-board numbers go together. */
+function boardsByProvenance(trials: readonly TrialResults[]): string {
+  const byClass = new Map<Provenance, Set<string>>();
+  for (const t of trials) byClass.set(t.provenance, (byClass.get(t.provenance) ?? new Set<string>()).add(t.board));
+  return provenanceSet(byClass.keys()).map((p) => `${p}: ${[...byClass.get(p)!].join(', ')}`).join('; ');
+}
+
+function mixedProvenanceWarning(trials: readonly TrialResults[]): string {
+  return `boards of different provenance measured this variant (${boardsByProvenance(trials)}): their latencies are not pooled - read them board by board (emulated and simulated timings are not ESP32-S3 silicon's)`;
+}
+
 /** Builds the results of one run. Throws a LabError only when the events are not a run at all. */
 export function buildRunResults(events: readonly LabEvent[], options: BuildOptions = {}): RunResults {
   const collected: CollectedRun = collectRun(events);
@@ -223,21 +255,30 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
   const plan = started.plan;
   const warnings = [...collected.warnings];
 
+  // A board the run never heard from takes the least trusted class the run planned (as a variant
+  // of a run with simulated boards is marked simulated): it has no numbers to mislabel anyway.
+  const plannedClasses = recordedProvenances(started);
+  const runFallback = plannedClasses.reduce<Provenance | undefined>(leastTrusted, undefined) ?? 'board';
+  const boardFallback = (board: string): Provenance => collected.boards.get(board)?.provenance ?? runFallback;
+
   // Trials: every planned one, then any the plan did not know.
   const works: TrialWork[] = [];
   const seen = new Set<string>();
   for (const t of plan.trials) {
     const rec = collected.trials.get(t.id) ?? { id: t.id, trial: t, variant: t.variant.id, board: t.board, round: t.round, attempts: [] };
-    works.push(trialResults(rec));
+    works.push(trialResults(rec, boardFallback(rec.board)));
     seen.add(t.id);
   }
-  for (const [id, rec] of collected.trials) if (!seen.has(id)) works.push(trialResults(rec));
+  for (const [id, rec] of collected.trials) if (!seen.has(id)) works.push(trialResults(rec, boardFallback(rec.board)));
 
   // Variants: pooled over boards and rounds, boards kept apart.
   const samples = new Map<string, Map<string, Float64Array>>();
   const fingerprints = new Map<string, Map<string, Fingerprint>>();
   const variantSamples: VariantSamples[] = [];
   const variants: VariantResults[] = [];
+  /** Passed trials of the variants left unpooled because their boards' provenance is mixed. */
+  const unpooled: TrialResults[] = [];
+  let unpooledVariants = 0;
   const variantDefs = [...plan.variants];
   for (const w of works) {
     if (!variantDefs.some((v) => v.id === w.result.variant)) {
@@ -269,7 +310,15 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     }
     samples.set(def.id, byBoard);
     fingerprints.set(def.id, fpByBoard);
-    const pooled = mergeSorted([...byBoard.values()]);
+    // Boards of different provenance are never pooled: QEMU's or the cost model's cycle counts
+    // are not the silicon's. Each board's own summary stays; the variant has no pooled latency.
+    const mixed = groupProvenance(passed.map((w) => w.result.provenance)) === 'mixed';
+    if (mixed) {
+      vw.push(mixedProvenanceWarning(passed.map((w) => w.result)));
+      unpooled.push(...passed.map((w) => w.result));
+      unpooledVariants++;
+    }
+    const pooled = mixed ? new Float64Array(0) : mergeSorted([...byBoard.values()]);
     const v: VariantResults = {
       id: def.id,
       build: def.build,
@@ -291,6 +340,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
       },
       boards: boardResults,
       simulated: mine.some((w) => w.result.simulated) || started.simulated,
+      provenance: variantProvenance(mine),
       warnings: vw,
     };
     if (pooled.length > 0) {
@@ -300,7 +350,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
       v.histogram = histogramOf(pooled);
       v.box = boxPlotOf(pooled);
     }
-    if (boardResults.length >= 2) {
+    if (boardResults.length >= 2 && !mixed) {
       const sortedBoards = [...boardResults].sort((a, b) => a.latency.median - b.latency.median);
       const fast = sortedBoards[0];
       const slow = sortedBoards[sortedBoards.length - 1];
@@ -351,6 +401,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
       id,
       firmware: b ? [...b.firmware].map(([appElfSha256, variant]) => ({ variant, appElfSha256 })) : [],
       simulated: (b?.simulated ?? false) || (b?.hello?.simulated ?? false),
+      provenance: b?.provenance ?? mine.filter((w) => w.measured).map((w) => w.result.provenance).reduce<Provenance | undefined>(leastTrusted, undefined) ?? runFallback,
       state: b?.state ?? 'unknown',
       flashes: { count: b?.flashes ?? 0, failed: b?.flashFailures ?? 0, seconds: b?.flashSeconds ?? 0, errors: b?.flashErrors ?? [] },
       trials: { passed: count('passed'), failed: count('failed'), error: count('error'), incomplete: count('incomplete'), notRun: count('not-run') },
@@ -387,6 +438,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     ...(started.gitCommit !== undefined ? { gitCommit: started.gitCommit } : {}),
     host: started.host,
     simulated: started.simulated || trialResultsList.some((t) => t.simulated),
+    provenances: provenanceSet([...plannedClasses, ...works.filter((w) => w.measured).map((w) => w.result.provenance), ...boards.map((b) => b.provenance)]),
     status,
     partial,
     ...(finished?.error ? { error: finished.error } : {}),
@@ -395,6 +447,10 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     resumes: collected.resumes.length,
     plan: { rounds: plan.rounds, seed: plan.seed, boards: plan.boards, variants: plan.variants.length, trials: plan.trials.length, builds: plan.builds.map((b) => b.id) },
   };
+  if (unpooledVariants > 0) {
+    // The console shows no per-variant warnings: say once why those rows have no latency.
+    warnings.push(`${unpooledVariants} variant${unpooledVariants > 1 ? 's were' : ' was'} measured on boards of different provenance (${boardsByProvenance(unpooled)}): no pooled latency - read them board by board`);
+  }
   if (status === 'incomplete') warnings.push(`the journal ends without run.finished: the run did not finish (resume it with hil run --resume ${started.runId})`);
   if (status === 'interrupted') warnings.push(`the run was interrupted: ${unfinished.length} of ${plan.trials.length} trials did not finish (resume it with hil run --resume ${started.runId})`);
   for (const id of quarantinedBoards) warnings.push(`board ${id} was quarantined: ${boards.find((b) => b.id === id)!.quarantined!.reason}`);
@@ -423,11 +479,16 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
       startedAt: base.run.startedAt,
       ...(base.run.gitCommit !== undefined ? { gitCommit: base.run.gitCommit } : {}),
       simulated: base.run.simulated,
+      provenances: base.run.provenances,
       comparisons: baseComparisons,
       missingVariants: base.variants.map((v) => v.id).filter((id) => !planned.has(id)),
       newVariants: variants.map((v) => v.id).filter((id) => !baseIds.has(id)),
     };
-    if (base.run.simulated !== run.simulated) warnings.push(`the baseline run ${base.run.id} was ${base.run.simulated ? '' : 'not '}simulated and this run ${run.simulated ? 'is' : 'is not'}: their latencies do not compare`);
+    const baseClasses = describeProvenances(base.run.provenances);
+    const runClasses = describeProvenances(run.provenances);
+    if (baseClasses !== runClasses) {
+      warnings.push(`the baseline run ${base.run.id} has provenance ${baseClasses} and this run ${runClasses}: their latencies do not compare (trials of different provenance are never compared)`);
+    }
   }
   const family = [...comparisons, ...baseComparisons];
   const adjusted = holm(family.map((c) => (c.comparable ? c.p : NaN)), alpha);
@@ -460,7 +521,7 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
     const unit = variants.map((v) => metricValue(v, metric)?.unit).find((u) => u !== undefined) ?? '';
     const series = variants.map((v) => {
       const points: TrendPoint[] = options.history!.points
-        .filter((p) => p.variant === v.id && p.runId !== run.id)
+        .filter((p) => p.variant === v.id && p.runId !== run.id && (p.provenance === undefined || p.provenance === v.provenance))
         .map((p) => ({ runId: p.runId, startedAt: p.startedAt, value: p.value, ...(p.lower !== undefined ? { lower: p.lower } : {}), ...(p.upper !== undefined ? { upper: p.upper } : {}), current: false }));
       const now = metricValue(v, metric);
       if (now && Number.isFinite(now.value)) {

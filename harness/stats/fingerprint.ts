@@ -5,6 +5,8 @@
  * (FACTS.md: IDF's default S3 clock is 160 MHz, benchmarks set 240; every result must record it).
  */
 
+import type { Provenance } from '../lab/provenance.js';
+
 export type FingerprintValue = string | number | boolean;
 
 /**
@@ -34,6 +36,12 @@ export interface Fingerprint {
   modelStorage?: string;
   /** True for numbers from a simulated board. */
   simulated?: boolean;
+  /**
+   * 'board', 'emulated' or 'simulated' (harness/lab/provenance.ts): an emulated board's timings are
+   * QEMU's cycle counter, so it never matches a board or a simulated one. Fingerprints journaled
+   * before the field existed get it from `simulated` when the journal is read (report/collect.ts).
+   */
+  provenance?: Provenance;
   readonly [field: string]: FingerprintValue | undefined;
 }
 

@@ -153,6 +153,23 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX baselines_by_scenario ON baselines (scenario, seq)',
     ],
   },
+  {
+    version: 3,
+    description: 'provenance (board, emulated, simulated) beside simulated: emulated boards run the real firmware in QEMU',
+    // Rows written before emulated boards existed were either simulated or from a board. A run
+    // keeps its classes as a list ("board,simulated"); a variant measured on several is "mixed".
+    steps: [
+      "ALTER TABLE runs ADD COLUMN provenance TEXT NOT NULL DEFAULT 'board'",
+      "UPDATE runs SET provenance = CASE WHEN simulated = 1 THEN 'simulated' ELSE 'board' END",
+      ...['boards', 'canaries'].flatMap((table) => [
+        `ALTER TABLE ${table} ADD COLUMN provenance TEXT NOT NULL DEFAULT 'board' CHECK (provenance IN ('board', 'emulated', 'simulated'))`,
+        `UPDATE ${table} SET provenance = CASE WHEN simulated = 1 THEN 'simulated' ELSE 'board' END`,
+      ]),
+      "ALTER TABLE variants ADD COLUMN provenance TEXT NOT NULL DEFAULT 'board' CHECK (provenance IN ('board', 'emulated', 'simulated', 'mixed'))",
+      "UPDATE variants SET provenance = CASE WHEN simulated = 1 THEN 'simulated' ELSE 'board' END",
+      'CREATE INDEX canaries_by_provenance ON canaries (board, provenance, at)',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

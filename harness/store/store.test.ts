@@ -29,6 +29,20 @@ function night(i: number, o: Parameters<typeof syntheticRun>[0] = {}): RunResult
 const tables = (db: Database.Database): string[] =>
   (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
 
+/**
+ * A history as a lab before provenance (schema version 2) left it: today's rows without the
+ * provenance columns that migration 3 adds.
+ */
+function version2File(file: string, runs: readonly RunResults[]): void {
+  const db = new Database(file);
+  migrate(db, file);
+  db.transaction(() => { for (const r of runs) writeRunRows(db, r, `reports/${r.run.id}/events.jsonl`, '2025-01-01T03:00:00.000Z'); })();
+  db.exec('DROP INDEX canaries_by_provenance');
+  for (const table of ['runs', 'boards', 'variants', 'canaries']) db.exec(`ALTER TABLE ${table} DROP COLUMN provenance`);
+  db.prepare('UPDATE schema_version SET version = 2').run();
+  db.close();
+}
+
 const count = (store: HistoryStore, table: string, runId: string): number =>
   (store.db.prepare(`SELECT count(*) AS n FROM ${table} WHERE run_id = ?`).get(runId) as { n: number }).n;
 
@@ -41,18 +55,38 @@ describe('history store migrations', () => {
     store.close();
   });
 
-  it('upgrades a file at version N-1 and keeps its runs', () => {
-    const file = path.join(dir, 'old.sqlite');
+  it('upgrades a file at version 1 (no baselines yet)', () => {
+    const file = path.join(dir, 'v1.sqlite');
     const db = new Database(file);
-    db.pragma('foreign_keys = ON');
-    expect(migrate(db, file, SCHEMA_VERSION - 1)).toEqual({ from: 0, to: SCHEMA_VERSION - 1 });
+    expect(migrate(db, file, 1)).toEqual({ from: 0, to: 1 });
     expect(tables(db)).not.toContain('baselines');
-    db.transaction(() => writeRunRows(db, night(0), 'reports/night-0/events.jsonl', '2025-01-01T03:00:00.000Z'))();
     db.close();
+    const store = HistoryStore.open(file);
+    expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(tables(store.db)).toContain('baselines');
+    store.close();
+  });
+
+  it('upgrades a file at version N-1 and keeps its runs, each row as board or simulated as its simulated flag said', () => {
+    expect(MIGRATIONS.at(-1)!.description).toMatch(/^provenance/);
+    const file = path.join(dir, 'old.sqlite');
+    version2File(file, [night(0), night(1, { simulated: false })]);
+    const old = new Database(file);
+    expect(schemaVersion(old)).toBe(SCHEMA_VERSION - 1);
+    expect((old.prepare('SELECT * FROM runs LIMIT 1').get() as Record<string, unknown>).provenance).toBeUndefined();
+    old.close();
 
     const store = HistoryStore.open(file);
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
-    expect(store.getRun('night-0')).toMatchObject({ status: 'completed', trialsPlanned: 32, journalPath: 'reports/night-0/events.jsonl' });
+    expect(store.getRun('night-0')).toMatchObject({ status: 'completed', trialsPlanned: 32, journalPath: 'reports/night-0/events.jsonl', simulated: true, provenances: ['simulated'] });
+    expect(store.getRun('night-1')).toMatchObject({ simulated: false, provenances: ['board'] });
+    const classes = (table: string, runId: string): string[] =>
+      (store.db.prepare(`SELECT DISTINCT provenance FROM ${table} WHERE run_id = ?`).all(runId) as Array<{ provenance: string }>).map((r) => r.provenance);
+    for (const table of ['boards', 'variants', 'canaries']) {
+      expect(classes(table, 'night-0')).toEqual(['simulated']);
+      expect(classes(table, 'night-1')).toEqual(['board']);
+    }
+    expect(store.canaryHistory('sim-1', { provenance: 'board' }).map((c) => c.runId)).toEqual(['night-1']);
     expect(store.setBaseline('night-0').runId).toBe('night-0');
     expect(store.baseline('synthetic')!.runId).toBe('night-0');
     store.close();
@@ -64,7 +98,7 @@ describe('history store migrations', () => {
     const db = new Database(file);
     db.prepare('UPDATE schema_version SET version = 99').run();
     db.close();
-    expect(() => HistoryStore.open(file)).toThrow(/new\.sqlite: the history has schema version 99, newer than this lab's 2 \(update the lab, or give hil another --store file\)$/);
+    expect(() => HistoryStore.open(file)).toThrow(/new\.sqlite: the history has schema version 99, newer than this lab's 3 \(update the lab, or give hil another --store file\)$/);
   });
 
   it('refuses a file that is not a history', () => {
@@ -173,8 +207,32 @@ describe('history store queries', () => {
     expect(h[0].medianUs).toBeGreaterThan(3800);
     expect(store.canaryHistory('sim-9')).toEqual([]);
     expect(store.canaryHistory('sim-2', { simulated: false }).map((c) => c.runId)).toEqual(['night-7']);
-    expect(store.canaryMedians('sim-2', 'canary-int8', true, 2)).toEqual(store.canaryHistory('sim-2', { simulated: true, limit: 2 }).map((c) => c.medianUs));
-    expect(store.canaryMedians('sim-2', 'other-key', true)).toEqual([]);
+    expect(store.canaryMedians('sim-2', 'canary-int8', 'simulated', 2)).toEqual(store.canaryHistory('sim-2', { simulated: true, limit: 2 }).map((c) => c.medianUs));
+    expect(store.canaryMedians('sim-2', 'other-key', 'simulated')).toEqual([]);
+    store.close();
+  });
+
+  it('keeps provenance apart: a board id once simulated and now emulated gets a canary history and a trend of its own', () => {
+    const store = filled();
+    store.recordRun(night(8, { provenance: 'emulated' }));
+    store.recordRun(night(9, { provenance: 'emulated' }));
+    expect(store.getRun('night-8')).toMatchObject({ simulated: false, provenances: ['emulated'] });
+    // The simulated filter still sees the emulated runs as not simulated, as before.
+    expect(store.canaryHistory('sim-2', { simulated: false }).map((c) => c.runId)).toEqual(['night-7', 'night-8', 'night-9']);
+    expect(store.canaryHistory('sim-2', { provenance: 'emulated' }).map((c) => c.runId)).toEqual(['night-8', 'night-9']);
+    expect(store.canaryHistory('sim-2', { provenance: 'board' }).map((c) => c.runId)).toEqual(['night-7']);
+    expect(store.canaryHistory('sim-2', { provenance: 'emulated' })[0]).toMatchObject({ provenance: 'emulated', simulated: false });
+    // What the scheduler's canary check reads: only medians of the board's own class.
+    const emulated = store.canaryHistory('sim-2', { provenance: 'emulated' }).map((c) => c.medianUs);
+    expect(store.canaryMedians('sim-2', 'canary-int8', 'emulated')).toEqual(emulated);
+    expect(store.canaryMedians('sim-2', 'canary-int8', 'simulated')).toHaveLength(7);
+    expect(store.canaryMedians('sim-3', 'canary-int8', 'emulated', 1)).toHaveLength(1);
+
+    const trend = store.metricHistory('synthetic', { variant: ESPNN_INT8, provenance: 'emulated' });
+    expect(trend.map((p) => [p.runId, p.provenance])).toEqual([['night-8', 'emulated'], ['night-9', 'emulated']]);
+    expect(store.metricHistory('synthetic', { variant: ESPNN_INT8, provenance: 'board' }).map((p) => p.runId)).toEqual(['night-7']);
+    // The limit counts runs of the class only.
+    expect(store.metricHistory('synthetic', { variant: ESPNN_INT8, provenance: 'simulated', limit: 2 }).map((p) => p.runId)).toEqual(['night-4', 'night-5']);
     store.close();
   });
 

@@ -6,12 +6,15 @@
  *
  * Queries: runs, the baseline of a scenario (`hil baseline set/show`), the last N runs' value of
  * a metric per variant (trend charts and change points), and a board's canary history (the
- * scheduler compares each run's canary with it).
+ * scheduler compares each run's canary with it). Both can keep to one provenance class (board,
+ * emulated, simulated: harness/lab/provenance.ts), so a trend or a canary never mixes an
+ * emulator's cycle counts with the silicon's.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { LabError } from '../errors.js';
+import { isProvenance, type GroupProvenance, type Provenance } from '../lab/provenance.js';
 import type { MetricHistoryPoint } from '../report/results.js';
 import type { RunResults, RunStatus } from '../report/results-types.js';
 import { migrate, schemaVersion } from './migrations.js';
@@ -29,6 +32,8 @@ export interface StoredRun {
   partial: boolean;
   gitCommit?: string;
   simulated: boolean;
+  /** The run's provenance classes. */
+  provenances: Provenance[];
   journalPath?: string;
   exitCode: number;
   exitReason: string;
@@ -58,6 +63,7 @@ export interface CanaryRecord {
   driftPct?: number;
   verdict: string;
   simulated: boolean;
+  provenance: Provenance;
 }
 
 export interface MetricHistoryOptions {
@@ -73,6 +79,16 @@ export interface MetricHistoryOptions {
   excludeRun?: string;
   /** Only simulated (true) or only real (false) runs; both when undefined. */
   simulated?: boolean;
+  /** Only variants measured with this provenance ('mixed': on boards of several classes); any when undefined. */
+  provenance?: GroupProvenance;
+}
+
+/** A board's canary history: optionally one canary key, one provenance, simulated or real runs only. */
+export interface CanaryHistoryOptions {
+  model?: string;
+  limit?: number;
+  simulated?: boolean;
+  provenance?: Provenance;
 }
 
 /** Column expressions of each history metric in the `variants` table. */
@@ -90,7 +106,7 @@ export const STORE_METRICS = Object.keys(METRIC_COLUMNS);
 
 interface RunRow {
   id: string; scenario: string; scenario_file: string; started_at: string; ended_at: string | null; status: RunStatus;
-  partial: number; git_commit: string | null; simulated: number; journal_path: string | null; exit_code: number;
+  partial: number; git_commit: string | null; simulated: number; provenance: string; journal_path: string | null; exit_code: number;
   exit_reason: string; trials_planned: number; trials_passed: number; recorded_at: string;
 }
 
@@ -101,6 +117,7 @@ function toRun(r: RunRow): StoredRun {
     status: r.status, partial: r.partial === 1,
     ...(r.git_commit !== null ? { gitCommit: r.git_commit } : {}),
     simulated: r.simulated === 1,
+    provenances: r.provenance.split(',').filter(isProvenance),
     ...(r.journal_path !== null ? { journalPath: r.journal_path } : {}),
     exitCode: r.exit_code, exitReason: r.exit_reason, trialsPlanned: r.trials_planned, trialsPassed: r.trials_passed, recordedAt: r.recorded_at,
   };
@@ -216,53 +233,65 @@ export class HistoryStore {
     if (options.before !== undefined) where.push('r.started_at < @before');
     if (options.excludeRun !== undefined) where.push('r.id <> @excludeRun');
     if (options.simulated !== undefined) where.push('r.simulated = @simulated');
+    // The last N runs that measured something of the class: other runs would only use up the limit.
+    if (options.provenance !== undefined) where.push('EXISTS (SELECT 1 FROM variants pv WHERE pv.run_id = r.id AND pv.provenance = @provenance)');
     const runs = this.db.prepare(`SELECT r.id FROM runs r WHERE ${where.join(' AND ')} ORDER BY r.started_at DESC, r.id DESC LIMIT @limit`)
-      .all({ scenario, limit: options.limit ?? 30, before: options.before, excludeRun: options.excludeRun, simulated: options.simulated === undefined ? undefined : options.simulated ? 1 : 0 }) as Array<{ id: string }>;
+      .all({
+        scenario, limit: options.limit ?? 30, before: options.before, excludeRun: options.excludeRun,
+        simulated: options.simulated === undefined ? undefined : options.simulated ? 1 : 0, provenance: options.provenance,
+      }) as Array<{ id: string }>;
     if (runs.length === 0) return [];
     const ids = runs.map((r) => r.id);
     const rows = this.db.prepare(`SELECT r.id AS runId, r.started_at AS startedAt, v.variant_id AS variant, ${cols.value} AS value,
-        ${cols.lower ?? 'NULL'} AS lower, ${cols.upper ?? 'NULL'} AS upper
+        ${cols.lower ?? 'NULL'} AS lower, ${cols.upper ?? 'NULL'} AS upper, v.provenance AS provenance
       FROM variants v JOIN runs r ON r.id = v.run_id
       WHERE v.run_id IN (SELECT value FROM json_each(@ids)) ${options.variant !== undefined ? 'AND v.variant_id = @variant' : ''}
+        ${options.provenance !== undefined ? 'AND v.provenance = @provenance' : ''}
       ORDER BY r.started_at, r.id, v.variant_id`)
-      .all({ ids: JSON.stringify(ids), variant: options.variant }) as Array<{ runId: string; startedAt: string; variant: string; value: number | null; lower: number | null; upper: number | null }>;
+      .all({ ids: JSON.stringify(ids), variant: options.variant, provenance: options.provenance }) as Array<{
+        runId: string; startedAt: string; variant: string; value: number | null; lower: number | null; upper: number | null; provenance: GroupProvenance;
+      }>;
     return rows.filter((r) => r.value !== null).map((r) => ({
       runId: r.runId, startedAt: r.startedAt, variant: r.variant, value: r.value!,
       ...(r.lower !== null ? { lower: r.lower } : {}), ...(r.upper !== null ? { upper: r.upper } : {}),
+      provenance: r.provenance,
     }));
   }
 
   /**
    * A board's canaries, oldest first (the last `limit`, default 20), optionally of one canary key
-   * (the `model` of board.canary: canary model, firmware variant and clock) and of simulated or
-   * real runs only.
+   * (the `model` of board.canary: canary model, firmware variant and clock), of one provenance, and
+   * of simulated or real runs only.
    */
-  canaryHistory(board: string, options: { model?: string; limit?: number; simulated?: boolean } = {}): CanaryRecord[] {
+  canaryHistory(board: string, options: CanaryHistoryOptions = {}): CanaryRecord[] {
     const where = ['board = @board'];
     if (options.model !== undefined) where.push('model = @model');
     if (options.simulated !== undefined) where.push('simulated = @simulated');
-    const rows = this.db.prepare(`SELECT * FROM (SELECT run_id, board, mac, at, model, n, median_us, history_median_us, drift_pct, verdict, simulated
+    if (options.provenance !== undefined) where.push('provenance = @provenance');
+    const rows = this.db.prepare(`SELECT * FROM (SELECT run_id, board, mac, at, model, n, median_us, history_median_us, drift_pct, verdict, simulated, provenance
         FROM canaries WHERE ${where.join(' AND ')} ORDER BY at DESC, run_id DESC LIMIT @limit)
       ORDER BY at, run_id`).all({
       board, model: options.model, limit: options.limit ?? 20, simulated: options.simulated === undefined ? undefined : options.simulated ? 1 : 0,
+      provenance: options.provenance,
     }) as Array<{
       run_id: string; board: string; mac: string | null; at: string; model: string; n: number; median_us: number;
-      history_median_us: number | null; drift_pct: number | null; verdict: string; simulated: number;
+      history_median_us: number | null; drift_pct: number | null; verdict: string; simulated: number; provenance: Provenance;
     }>;
     return rows.map((r) => ({
       runId: r.run_id, board: r.board, ...(r.mac !== null ? { mac: r.mac } : {}), at: r.at, model: r.model, n: r.n, medianUs: r.median_us,
       ...(r.history_median_us !== null ? { historyMedianUs: r.history_median_us } : {}),
       ...(r.drift_pct !== null ? { driftPct: r.drift_pct } : {}),
-      verdict: r.verdict, simulated: r.simulated === 1,
+      verdict: r.verdict, simulated: r.simulated === 1, provenance: r.provenance,
     }));
   }
 
   /**
-   * The board's earlier canary medians (us) under one key, oldest first: the shape the scheduler's
-   * canary check asks for (harness/lab/canary.ts `CanaryHistory`).
+   * The board's earlier canary medians (us) under one key and of one provenance, oldest first: the
+   * shape the scheduler's canary check asks for (harness/lab/canary.ts `CanaryHistory`). A board id
+   * once simulated and now emulated or real starts a history of its own class.
    */
-  canaryMedians(board: string, key: string, simulated: boolean, limit = 20): number[] {
-    return this.canaryHistory(board, { model: key, simulated, limit }).map((c) => c.medianUs);
+  canaryMedians(board: string, key: string, provenance: Provenance, limit = 20): number[] {
+    return this.canaryHistory(board, { model: key, provenance, limit }).map((c) => c.medianUs);
   }
 
   /** Stored per-trial rows of a run (status and summary statistics). */

@@ -21,31 +21,31 @@ const bool = (b: boolean): number => (b ? 1 : 0);
 export function writeRunRows(db: Database.Database, r: RunResults, journalPath: string | undefined, recordedAt: string): void {
   db.prepare('DELETE FROM runs WHERE id = ?').run(r.run.id);
   db.prepare(`INSERT INTO runs (id, scenario, scenario_file, scenario_sha256, started_at, ended_at, status, partial, git_commit,
-      hostname, lab_version, simulated, journal_path, exit_code, exit_reason, trials_planned, trials_passed,
+      hostname, lab_version, simulated, provenance, journal_path, exit_code, exit_reason, trials_planned, trials_passed,
       gates_passed, gates_failed, gates_errors, recorded_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
     r.run.id, r.run.scenario.name, r.run.scenario.file, r.run.scenario.sha256, r.run.startedAt, r.run.endedAt ?? null,
     r.run.status, bool(r.run.partial), r.run.gitCommit ?? null, r.run.host.hostname, r.run.host.labVersion, bool(r.run.simulated),
-    journalPath ?? null, r.exitCode, r.exitReason, r.run.plan.trials, r.trials.filter((t) => t.status === 'passed').length,
+    r.run.provenances.join(','), journalPath ?? null, r.exitCode, r.exitReason, r.run.plan.trials, r.trials.filter((t) => t.status === 'passed').length,
     r.gates.passed, r.gates.failed, r.gates.errors, recordedAt,
   );
 
   const board = db.prepare(`INSERT INTO boards (run_id, board, mac, chip, chip_revision, app_sha256, firmware_variant, kernel_backend,
-      idf_version, tflm_version, esp_nn_version, cpu_mhz, psram_bytes, flash_bytes, simulated, state, quarantined_reason)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const canary = db.prepare(`INSERT INTO canaries (run_id, board, mac, at, model, n, median_us, history_median_us, drift_pct, verdict, simulated)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      idf_version, tflm_version, esp_nn_version, cpu_mhz, psram_bytes, flash_bytes, simulated, provenance, state, quarantined_reason)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const canary = db.prepare(`INSERT INTO canaries (run_id, board, mac, at, model, n, median_us, history_median_us, drift_pct, verdict, simulated, provenance)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   for (const b of r.boards) {
     const h = b.hello;
     board.run(
       r.run.id, b.id, h?.mac ?? null, h?.chip ?? null, h?.chipRevision ?? null, h?.appElfSha256 ?? null, h?.firmwareVariant ?? null,
       h?.kernelBackend ?? null, h?.idfVersion ?? null, h?.tflmVersion ?? null, h?.espNnVersion ?? null, num(h?.cpuMHz),
-      num(h?.psramBytes), num(h?.flashBytes), bool(b.simulated), b.state, b.quarantined?.reason ?? null,
+      num(h?.psramBytes), num(h?.flashBytes), bool(b.simulated), b.provenance, b.state, b.quarantined?.reason ?? null,
     );
     if (b.canary) {
       canary.run(
         r.run.id, b.id, h?.mac ?? null, r.run.startedAt, b.canary.model, b.canary.n, b.canary.medianUs,
-        num(b.canary.historyMedianUs), num(b.canary.driftPct), b.canary.verdict, bool(b.simulated),
+        num(b.canary.historyMedianUs), num(b.canary.driftPct), b.canary.verdict, bool(b.simulated), b.provenance,
       );
     }
   }
@@ -54,8 +54,8 @@ export function writeRunRows(db: Database.Database, r: RunResults, journalPath: 
       model_sha256, arena_size, arena_bytes, arena_placement, cpu_mhz, trials_planned, trials_passed, n,
       median, mean, p90, p99, stddev, mad, ci_lower, ci_upper,
       top1_correct, top1_total, top1_lower, top1_upper, top5_correct, top5_total,
-      arena_used_bytes, image_bytes, internal_min_free_bytes, psram_min_free_bytes, outputs_differing_tensors, simulated)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      arena_used_bytes, image_bytes, internal_min_free_bytes, psram_min_free_bytes, outputs_differing_tensors, simulated, provenance)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   for (const v of r.variants) {
     variant.run(
       r.run.id, v.id, v.build, v.firmware.variant, v.firmware.kernelBackend ?? null, v.firmware.espNn ?? null, v.model.id,
@@ -64,7 +64,7 @@ export function writeRunRows(db: Database.Database, r: RunResults, journalPath: 
       v.accuracy?.top1.correct ?? null, v.accuracy?.top1.total ?? null, num(v.accuracy?.top1.lower), num(v.accuracy?.top1.upper),
       v.accuracy?.top5.correct ?? null, v.accuracy?.top5.total ?? null,
       num(v.memory?.arenaUsedBytes), num(v.memory?.imageBytes), num(v.memory?.internal.minimumFreeBytes), num(v.memory?.psram?.minimumFreeBytes),
-      v.bitExact ? v.bitExact.worst.differingTensors : null, bool(v.simulated),
+      v.bitExact ? v.bitExact.worst.differingTensors : null, bool(v.simulated), v.provenance,
     );
   }
 

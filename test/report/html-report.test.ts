@@ -106,6 +106,28 @@ describe('report.html in Chromium', () => {
     await page.close();
   });
 
+  it('a run of emulated and simulated boards shows both banners, both visible at the top after scrolling, and each row\'s class', async () => {
+    const mixed = buildRunResults(syntheticRun({ runId: 'emu-and-sim', hostile: false, boards: 2, rounds: 1, samples: 20, boardProvenance: { 'sim-2': 'emulated' } }).events);
+    const [file] = new HtmlReporter('mixed.html').onEnd(mixed, { outDir: dir, files: [] });
+    const o = await open(file);
+    const { page } = o;
+    await expect(page.locator('#emulated-banner').textContent()).resolves.toBe('EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings are QEMU\'s cycle counter, not ESP32-S3 silicon');
+    expect(await page.evaluate(() => { window.scrollTo(0, document.body.scrollHeight / 2); return window.scrollY; })).toBeGreaterThan(500);
+    for (const id of ['#emulated-banner', '#simulated-banner']) {
+      expect(await page.locator(id).isVisible()).toBe(true);
+      const box = (await page.locator(id).boundingBox())!;
+      expect(box.y, `${id} stays in view`).toBeGreaterThanOrEqual(0);
+      expect(box.y).toBeLessThan(200);
+    }
+    const top = async (id: string) => (await page.locator(id).boundingBox())!.y;
+    expect(await top('#simulated-banner')).toBeGreaterThan(await top('#emulated-banner'));
+    expect(await page.locator('table.variants tbody tr .provenance').first().textContent()).toBe('(mixed)');
+    expect(await page.locator('table.boards tbody tr').nth(1).textContent()).toContain('(emulated)');
+    expect(o.consoleErrors).toEqual([]);
+    expect(o.pageErrors).toEqual([]);
+    await page.close();
+  });
+
   it('shows a <script> in a model name and in a board log line as text: no alert, no injected element', async () => {
     const o = await open(reportFile);
     const { page } = o;

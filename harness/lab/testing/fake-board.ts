@@ -51,6 +51,8 @@ export interface FakeBoardOptions {
   onInvoke?: (n: number) => void;
   /** The model in the board's flash `model` partition (MODEL_SELECT_PARTITION); none: MODEL_PARTITION_EMPTY. */
   partitionModel?: Uint8Array;
+  /** The HELLO's SIMULATED flag (default true); false as the lab firmware says on a board or in QEMU. */
+  simulated?: boolean;
 }
 
 export class FakeBoard implements LabBoard {
@@ -89,7 +91,7 @@ export class FakeBoard implements LabBoard {
     this.hung = false;
     const backend = this.variant === 'reference' ? 'reference' : 'esp-nn';
     this.identity = {
-      protocolMin: 1, protocolMax: 1, maxPayload: 4096, rxWindow: 4, simulated: true, resetReason: this.bootCount === 1 ? 1 : 3,
+      protocolMin: 1, protocolMax: 1, maxPayload: 4096, rxWindow: 4, simulated: this.o.simulated ?? true, resetReason: this.bootCount === 1 ? 1 : 3,
       cores: 2, chipRevision: 2, cpuMhz: this.o.cpuMhz ?? 240, flashSize: 16 << 20, psramSize: this.o.psramBytes ?? 8 << 20,
       uptimeMs: 0, mac, appSha256: createHash('sha256').update(`app:${this.variant}`).digest('hex'), chip: 'esp32s3',
       variant: this.variant, kernelBackend: backend, appVersion: '0.1.0', projectName: 'hil-bench', idfVersion: 'v5.3.3',

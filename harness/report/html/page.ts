@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_HEAD } from '../collect.js';
-import { fmtB, fmtDuration, fmtFraction, fmtInterval, fmtP, fmtSignedPct, fmtUs, gateSummaryOf, SIMULATED_BANNER } from '../format.js';
+import { fmtB, fmtDuration, fmtFraction, fmtInterval, fmtP, fmtSignedPct, fmtUs, gateSummaryOf, EMULATED_BANNER, SIMULATED_BANNER } from '../format.js';
 import type { Comparison, GateVerdict, RunResults, TrialResults, VariantResults } from '../results-types.js';
 import { color, reportCharts, type ChartSpec } from './charts.js';
 import { html, jsonForScript, raw, scriptText, type SafeHtml } from './escape.js';
@@ -49,8 +49,10 @@ body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, 
 main { max-width: 1280px; margin: 0 auto; padding: 0 20px 60px; }
 h1 { font-size: 22px; margin: 18px 0 4px; } h2 { font-size: 18px; margin: 34px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 18px 0 6px; }
-.banner { position: sticky; top: 0; z-index: 10; padding: 10px 20px; font-weight: 600; text-align: center; }
+.banners { position: sticky; top: 0; z-index: 10; }
+.banner { padding: 10px 20px; font-weight: 600; text-align: center; }
 .banner.simulated { background: #fff3cd; color: #6b4e00; border-bottom: 2px solid #e0b400; }
+.banner.emulated { background: #dbeafe; color: #1e3a8a; border-bottom: 2px solid #3b82f6; }
 .verdict { display: inline-block; padding: 3px 10px; border-radius: 4px; font-weight: 700; }
 .v0 { background: #d4edda; color: #155724; } .v1 { background: #f8d7da; color: #721c24; } .v2 { background: #fff3cd; color: #6b4e00; }
 .facts { color: var(--muted); margin: 4px 0 12px; }
@@ -112,7 +114,7 @@ function variantsSection(r: RunResults, labels: Map<string, string>): SafeHtml {
   return html`<section id="variants"><h2>Variants</h2>
 <table class="variants"><thead><tr><th>variant</th><th class="n">trials</th><th class="n">n</th><th class="n">median</th><th class="n">95% CI</th><th class="n">p90</th><th class="n">p99</th><th class="n">CV</th>
 <th class="n">${r.baseline ? `vs ${r.baseline.runId}` : 'vs baseline'}</th><th class="n">top-1</th><th class="n">arena used</th><th>gates</th></tr></thead><tbody>
-${r.variants.map((v) => html`<tr><td class="id" title="${v.id}">${labels.get(v.id) ?? v.id}</td><td class="n">${v.trials.passed}/${v.trials.planned}</td><td class="n">${v.latency?.n ?? 0}</td>
+${r.variants.map((v) => html`<tr><td class="id" title="${v.id}">${labels.get(v.id) ?? v.id}${provenanceNote(r, v.provenance)}</td><td class="n">${v.trials.passed}/${v.trials.planned}</td><td class="n">${v.latency?.n ?? 0}</td>
 <td class="n">${fmtUs(v.latency?.median)}</td><td class="n">${fmtInterval(v.latency)}</td><td class="n">${fmtUs(v.latency?.p90)}</td><td class="n">${fmtUs(v.latency?.p99)}</td>
 <td class="n">${v.latency && Number.isFinite(v.latency.cv) ? `${(v.latency.cv * 100).toFixed(2)}%` : '-'}</td>${changeCell(byCandidate.get(v.id))}
 <td class="n">${fmtFraction(v.accuracy?.top1.estimate)}</td><td class="n">${v.memory ? `${fmtB(v.memory.arenaUsedBytes)} / ${fmtB(v.memory.arenaBytes)}` : '-'}</td><td>${gateSummaryOf(r, v.id)}</td></tr>
@@ -120,6 +122,19 @@ ${v.warnings.length > 0 ? html`<tr><td></td><td colspan="11" class="warn">${v.wa
 </tbody></table>
 <details><summary>Full variant ids</summary><table><tbody>${r.variants.map((v) => html`<tr><td>${labels.get(v.id) ?? ''}</td><td class="id">${v.id}</td><td class="id">${v.model.path}${v.model.storage === 'partition' ? ' (from the boards\' flash model partition)' : ''}</td></tr>`)}</tbody></table></details>
 </section>`;
+}
+
+/** In a run of several provenance classes, which class a row's numbers are (the banners say the rest). */
+function provenanceNote(r: RunResults, provenance: string): SafeHtml | string {
+  return r.run.provenances.length > 1 ? html` <span class="muted provenance">(${provenance})</span>` : '';
+}
+
+/** One banner per class of numbers that is not the silicon's, kept together at the top while scrolling. */
+function provenanceBannersHtml(r: RunResults): SafeHtml | string {
+  const banners: SafeHtml[] = [];
+  if (r.run.provenances.includes('emulated')) banners.push(html`<div class="banner emulated" role="alert" id="emulated-banner">${EMULATED_BANNER}</div>`);
+  if (r.run.simulated || r.run.provenances.includes('simulated')) banners.push(html`<div class="banner simulated" role="alert" id="simulated-banner">${SIMULATED_BANNER}</div>`);
+  return banners.length > 0 ? html`<div class="banners">${banners}</div>` : '';
 }
 
 function comparisonsTable(cs: readonly Comparison[], first: (c: Comparison) => SafeHtml, firstHead: string): SafeHtml {
@@ -138,7 +153,7 @@ ${r.boards.map((b) => html`<tr><td class="id">${b.id}</td><td>${b.link ?? '-'} $
 <td class="id">${b.hello ? `${b.hello.firmwareVariant} (${b.hello.appElfSha256.slice(0, 12)}) IDF ${b.hello.idfVersion}, TFLM ${b.hello.tflmVersion}, ESP-NN ${b.hello.espNnVersion}, ${b.hello.cpuMHz} MHz, chip ${b.hello.chipRevision}` : '-'}</td>
 <td class="${b.quarantined ? 'fail' : ''}">${b.state}</td><td class="n">${fmtUs(b.canary?.medianUs)}</td><td class="n">${b.canary?.driftPct !== undefined ? fmtSignedPct(b.canary.driftPct) : '-'}${b.canary && b.canary.verdict !== 'ok' ? ` (${b.canary.verdict})` : ''}</td>
 <td class="n">${b.trials.passed}</td><td class="n">${b.trials.error + b.trials.failed}</td><td class="n">${b.flashes.count}</td>
-<td>${b.quarantined ? html`<span class="fail">quarantined: ${b.quarantined.reason}</span>` : ''}${b.flashes.errors.map((e) => html`<div class="warn">${e.message}</div>`)}</td></tr>\n`)}
+<td>${provenanceNote(r, b.provenance)}${b.quarantined ? html`<span class="fail">quarantined: ${b.quarantined.reason}</span>` : ''}${b.flashes.errors.map((e) => html`<div class="warn">${e.message}</div>`)}</td></tr>\n`)}
 </tbody></table>`;
 }
 
@@ -247,7 +262,7 @@ export function reportHtml(r: RunResults, options: HtmlOptions = {}): string {
 <title>${title}</title>
 <style>${raw(STYLE)}</style></head>
 <body>
-${r.run.simulated ? html`<div class="banner simulated" role="alert" id="simulated-banner">${SIMULATED_BANNER}</div>` : ''}
+${provenanceBannersHtml(r)}
 <main>
 <h1>${title}</h1>
 <p><span class="verdict v${String(r.exitCode)}">exit ${r.exitCode}: ${r.exitCode === 0 ? 'pass' : r.exitCode === 1 ? 'regression' : 'lab error'}</span> ${r.exitReason}</p>

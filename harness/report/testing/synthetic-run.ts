@@ -22,6 +22,7 @@ import type {
 } from '../../lab/events.js';
 import { JOURNAL_VERSION } from '../../lab/events.js';
 import { planRun, type Plan, type Trial, type Variant } from '../../lab/plan.js';
+import { provenanceSet, type Provenance, type ProvenanceMarks } from '../../lab/provenance.js';
 import type { Fingerprint } from '../../stats/fingerprint.js';
 import { createRng, type Rng } from '../../stats/rng.js';
 
@@ -37,7 +38,14 @@ export interface SyntheticRunOptions {
   /** Measured inferences per trial. */
   samples?: number;
   warmup?: number;
+  /** Shorthand for `provenance`: true 'simulated' (the default), false 'board'. */
   simulated?: boolean;
+  /** Where every board's numbers come from (default from `simulated`); `simulated` marks follow it. */
+  provenance?: Provenance;
+  /** Boards of another class than `provenance` (a run that mixes classes), by board id. */
+  boardProvenance?: Readonly<Record<string, Provenance>>;
+  /** Board ids are `<prefix>-1`, `<prefix>-2`, ... (default "sim"). */
+  boardPrefix?: string;
   /** ms since epoch of run.started. */
   startTs?: number;
   gitCommit?: string;
@@ -199,10 +207,15 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
   const seed = o.seed ?? 1;
   const rng = createRng(seed * 7919 + 17);
   const scenario = syntheticScenario(o);
-  const boardIds = Array.from({ length: o.boards ?? 4 }, (_, i) => `sim-${i + 1}`);
+  const boardIds = Array.from({ length: o.boards ?? 4 }, (_, i) => `${o.boardPrefix ?? 'sim'}-${i + 1}`);
   const plan = planRun(scenario, boardIds);
   const runId = o.runId ?? 'synthetic-1';
-  const simulated = o.simulated ?? true;
+  const runProvenance: Provenance = o.provenance ?? ((o.simulated ?? true) ? 'simulated' : 'board');
+  const marksOfBoard = (board: string): ProvenanceMarks => {
+    const provenance = o.boardProvenance?.[board] ?? runProvenance;
+    return { simulated: provenance === 'simulated', provenance };
+  };
+  const boardMarks = boardIds.map(marksOfBoard);
   const hostile = o.hostile ?? true;
   const t0 = o.startTs ?? Date.UTC(2025, 0, 6, 2, 0, 0);
   const samples = o.samples ?? 100;
@@ -226,7 +239,8 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
     plan,
     ...(o.gitCommit !== undefined ? { gitCommit: o.gitCommit } : { gitCommit: '0123456789abcdef0123456789abcdef01234567' }),
     host: { hostname: 'lab-host', platform: 'linux', node: 'v20.20.2', labVersion: '0.1.0' },
-    simulated,
+    simulated: boardMarks.some((m) => m.simulated),
+    provenances: provenanceSet(boardMarks.map((m) => m.provenance)),
   });
   if (o.failRun) {
     emit(t0 + 50, { type: 'run.finished', runId, status: 'failed', error: { code: 'link', message: 'rigs.json: /boards/0: no board answered on the embedded MQTT broker (start hil sim or check the broker URL)' } });
@@ -263,6 +277,8 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
 
   function simulateBoard(board: string, k: number): Timed[] {
     const out: Timed[] = [];
+    const marks = marksOfBoard(board);
+    const { simulated } = marks;
     const put = (ts: number, event: NewLabEvent): void => {
       out.push({ ts, order: order++, event });
     };
@@ -292,7 +308,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
     }
     if (hostile && k === 0) put(now + 1, { type: 'board.log', board, line: HOSTILE_LOG_LINE });
     let installed = plan.queues[board][0]?.variant.build ?? plan.builds[0].id;
-    put(now + 2, { type: 'board.hello', board, link, address, hello: hello(installed) });
+    put(now + 2, { type: 'board.hello', board, link, address, hello: hello(installed), provenance: marks.provenance });
     now += 10;
     setState('ready');
     // Canary: a short benchmark compared with the board's own history.
@@ -303,7 +319,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
     now += 150;
     put(now, {
       type: 'board.canary', board, model: 'canary-int8', latencyUs: canaryLatency, medianUs: canaryMedian,
-      historyMedianUs: 3900, driftPct: (canaryMedian / 3900 - 1) * 100, verdict: 'ok', simulated,
+      historyMedianUs: 3900, driftPct: (canaryMedian / 3900 - 1) * 100, verdict: 'ok', ...marks,
     });
 
     let trialsDone = 0;
@@ -331,7 +347,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
         installed = trial.variant.build;
         setState('booting');
         now += 400;
-        put(now, { type: 'board.hello', board, link, address, hello: hello(installed) });
+        put(now, { type: 'board.hello', board, link, address, hello: hello(installed), provenance: marks.provenance });
         setState('ready');
       }
       const quarantineHere = o.quarantine?.board === board && trialsDone === o.quarantine.afterTrials;
@@ -351,7 +367,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
             break;
           }
           setState('booting');
-          put(now + 300, { type: 'board.hello', board, link, address, hello: hello(installed) });
+          put(now + 300, { type: 'board.hello', board, link, address, hello: hello(installed), provenance: marks.provenance });
           now += 400;
           setState('ready');
         } else {
@@ -390,6 +406,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
         chipRevision: 'v0.2',
         modelSha256: v.model.sha256 ?? sha(`model:${v.model.id}`),
         simulated,
+        provenance: marks.provenance,
       };
       const override = o.fingerprintOverride;
       if (override?.board === board && (override.variant?.(v) ?? true)) fp[override.field] = override.value;
@@ -426,7 +443,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
         const latencyUs = cycles.map((c) => Math.round((c / v.cpuMHz) * 1000) / 1000);
         for (const x of latencyUs) invokeUs += x;
         t += Math.max(1, Math.round(latencyUs.reduce((a, b) => a + b, 0) / 1000)) + 5;
-        put2(t, { type: 'trial.samples', trial: trial.id, attempt, phase, cycles, cpuMHz: v.cpuMHz, latencyUs, simulated });
+        put2(t, { type: 'trial.samples', trial: trial.id, attempt, phase, cycles, cpuMHz: v.cpuMHz, latencyUs, ...marks });
       };
       t += 200; // model upload + arena
       if (warmup > 0) emitBatch('warmup', Array.from({ length: warmup }, (_, i) => draw(i, 'warmup')));
@@ -454,7 +471,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
         return;
       }
       if (o.profile ?? true) {
-        if (trial.round === 1) put2(t + 1, { type: 'trial.profile', trial: trial.id, attempt, ops: profileOf(v, level), cpuMHz: v.cpuMHz, simulated });
+        if (trial.round === 1) put2(t + 1, { type: 'trial.profile', trial: trial.id, attempt, ops: profileOf(v, level), cpuMHz: v.cpuMHz, ...marks });
       }
       if (accuracyInputs > 0) {
         t += Math.round((accuracyInputs * level) / 1000);
@@ -465,7 +482,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
           topK: preds.map((p, i) => [p, ...[1, 2, 3, 4].map((d) => (p + d + (labels[i] === p ? 0 : labels[i] % 2)) % classes)].filter((x, j, a) => a.indexOf(x) === j).slice(0, 5)),
           outputDigest: sha(`outputs:${v.model.id}:${broken ? 'broken' : 'exact'}`),
           bitExact: { tensors: accuracyInputs, differingTensors: broken ? 3 : 0, differingElements: broken ? 4 : 0, maxDifference: broken ? 1 : 0 },
-          simulated,
+          ...marks,
         });
       }
       const int8 = isInt8(v);
@@ -482,7 +499,7 @@ export function syntheticRun(o: SyntheticRunOptions = {}): SyntheticRun {
           ? { freeBytes: 8_126_464 - arenaBytes - 300_000, minimumFreeBytes: 8_126_464 - arenaBytes - 310_000, largestFreeBlockBytes: 7_733_248 - arenaBytes }
           : { freeBytes: 7_826_464, minimumFreeBytes: 7_816_464, largestFreeBlockBytes: 7_733_248 },
         imageBytes: v.firmware.kernelBackend === 'esp-nn' ? 912_384 : 866_304,
-        simulated,
+        ...marks,
       };
       put2(t + 1, { type: 'trial.memory', trial: trial.id, attempt, memory });
       t += 20;
