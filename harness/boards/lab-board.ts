@@ -1,8 +1,8 @@
 /**
  * Board sessions for the scheduler: `BoardSession` implements `LabBoard` (harness/lab/board.ts)
- * itself, so this file only builds one from a rigs.json board - its link (serial or MQTT, with the
- * broker and credentials of rigs.json) and, for a simulated board, the fleet's PTY path and power
- * switch.
+ * itself, so this file only builds one from a rigs.json board - its link (serial, TCP or MQTT, with
+ * the broker and credentials of rigs.json) and, for a simulated board, the fleet's PTY path or TCP
+ * address and power switch.
  */
 import type { BoardConfig, Rigs } from '../config/types.js';
 import type { LabBoard } from '../lab/board.js';
@@ -48,12 +48,17 @@ export function brokerOf(rigs: Pick<Rigs, 'mqtt'>, startedUrl?: string): BrokerC
   };
 }
 
-/** What a simulated board adds: its PTY (when rigs.json names no port) and its power switch (the EN button). */
-export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<CreateBoardOptions, 'serialPath' | 'powerCycle'> {
+/**
+ * What a simulated board adds: its PTY (when rigs.json names no port), the TCP address it serves
+ * its console on (the port the fleet chose when rigs.json says 0) and its power switch (the EN
+ * button: neither a PTY nor a raw TCP port has modem lines to reset it).
+ */
+export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<CreateBoardOptions, 'serialPath' | 'tcpAddress' | 'powerCycle'> {
   const entry = fleet.boards.find((b) => b.id === boardId);
   if (!entry) return {};
   return {
     ...(entry.ptyPath ? { serialPath: entry.ptyPath } : {}),
+    ...(entry.tcpAddress ? { tcpAddress: entry.tcpAddress } : {}),
     powerCycle: () => entry.board.reset(),
   };
 }

@@ -6,7 +6,7 @@ import { ErrorCode, type BoardIdentity, type Message, type Request } from '../pr
 import { BoardSession } from './session.js';
 
 /** A board that answers NEGOTIATE, and whatever `answer` says to the rest. */
-function rig(options: { kind?: 'serial' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void; resendDamaged?: boolean } = {}) {
+function rig(options: { kind?: 'serial' | 'tcp' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void; resendDamaged?: boolean } = {}) {
   const clock = new FakeClock();
   const link = new MemoryLink({
     kind: options.kind ?? 'serial',
@@ -76,6 +76,15 @@ describe('BoardSession: connecting', () => {
     expect(e.code).toBe('board-unreachable');
     expect(e.message).toMatch(/^board mem-1 sent no HELLO and did not answer GET_INFO on \/dev\/mem\/mem-1 within 2 s: check that it is powered/);
     expect(session.state).toBe('failed');
+  });
+
+  it('over a TCP serial port: the journal calls the link serial, and silence points at what serves the port', async () => {
+    const { session, clock } = rig({ kind: 'tcp' });
+    expect(session.link).toBe('serial');
+    expect(session.address).toBe('tcp://mem.mem-1:1');
+    const p = rejection(session.connect(2000));
+    await clock.advance(2000);
+    expect((await p).message).toBe('board mem-1 sent no HELLO and did not answer GET_INFO on tcp://mem.mem-1:1 within 2 s: check that it is powered, runs the lab firmware and whatever serves its TCP port (the emulator, ser2net) forwards its console UART');
   });
 
   it('refuses a board whose protocol versions it does not speak', async () => {

@@ -110,9 +110,25 @@ function resendable(body: Request, e: unknown): boolean {
   return isLabError(e) && e.code === 'link-garbled' && REPEATABLE.has(body.type);
 }
 
+/** What else to check when a board on this kind of link says nothing at all. */
+const CONSOLE_HINT: Record<LinkKind, string> = {
+  serial: ' and the baud rate in rigs.json matches its console',
+  tcp: ' and whatever serves its TCP port (the emulator, ser2net) forwards its console UART',
+  mqtt: '',
+};
+
+function journalLinkKind(kind: LinkKind): LabBoard['link'] {
+  return kind === 'tcp' ? 'serial' : kind;
+}
+
 export class BoardSession extends EventEmitter<BoardSessionEvents> implements LabBoard {
   readonly id: string;
-  readonly link: LinkKind;
+  /**
+   * The link as the journal names it (harness/lab/events.ts knows serial and MQTT, and so does
+   * results.schema.json): a TCP serial port carries the board's UART bytes, so it is `serial` there;
+   * `address` (tcp://host:port) and `connection.kind` tell it apart.
+   */
+  readonly link: LabBoard['link'];
   readonly address: string;
   /** The link this session talks over. */
   readonly connection: Link;
@@ -137,7 +153,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.options = options;
     this.id = options.id;
     this.connection = options.link;
-    this.link = options.link.kind;
+    this.link = journalLinkKind(options.link.kind);
     this.address = options.link.address;
     this.clock = options.clock ?? systemClock;
     this.versions = options.versions ?? SUPPORTED_VERSIONS;
@@ -511,7 +527,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
         settle();
       };
       const deadline = this.clock.setTimeout(() => finish(() => reject(new LabError('board-unreachable',
-        `board ${this.id} sent no HELLO and did not answer GET_INFO on ${this.address} within ${fmtMs(timeoutMs)}${this.connection.presence === 'offline' ? ' (its MQTT status is offline: check its power and network)' : ''}: check that it is powered, runs the lab firmware${this.link === 'serial' ? ' and the baud rate in rigs.json matches its console' : ''}`))), timeoutMs);
+        `board ${this.id} sent no HELLO and did not answer GET_INFO on ${this.address} within ${fmtMs(timeoutMs)}${this.connection.presence === 'offline' ? ' (its MQTT status is offline: check its power and network)' : ''}: check that it is powered, runs the lab firmware${CONSOLE_HINT[this.connection.kind]}`))), timeoutMs);
       const waiter: HelloWaiter = {
         resolve: (id) => finish(() => resolve(id)),
         reject: (e) => finish(() => reject(e)),
@@ -600,7 +616,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
       return;
     }
     const detail = isLabError(why) ? why.message : String(why);
-    throw new LabError('board-unresponsive', `board ${this.id} did not answer RESET (${detail}) and its ${this.link} link cannot reset it: press its EN button or power-cycle it${this.link === 'serial' ? ' (or use a USB-UART bridge with DTR/RTS auto-reset)' : ''}`);
+    throw new LabError('board-unresponsive', `board ${this.id} did not answer RESET (${detail}) and its ${this.connection.kind} link cannot reset it: press its EN button or power-cycle it${this.connection.kind === 'serial' ? ' (or use a USB-UART bridge with DTR/RTS auto-reset)' : ''}`);
   }
 
   // ------------------------------------------------------------------------------ operations

@@ -1,12 +1,14 @@
 /**
  * `hil sim`: start simulated ESP32-S3 boards and keep them running until Ctrl-C. Each board with a
  * serial transport gets a PTY (`screen`, `idf.py monitor`, any serial tool or the harness opens
- * it and sees the boot log and the HELLO); boards with an MQTT transport connect to the embedded
- * broker (or `--mqtt <url>`). See harness/sim/README.md.
+ * it and sees the boot log and the HELLO); a board with a TCP transport serves the same console on
+ * a raw TCP port (`nc`, `idf.py monitor -p socket://host:port`, the harness); boards with an MQTT
+ * transport connect to the embedded broker (or `--mqtt <url>`). See harness/sim/README.md.
  */
 import type { Command } from 'commander';
 import { loadRigs, type Rigs } from '../config/index.js';
 import { LabError } from '../errors.js';
+import { tcpUrl } from '../links/tcp-connect.js';
 import { defaultSimRigs, startSimFleet, type SimFleet } from '../sim/fleet.js';
 import { parseFaultSpecs, type FaultSpec } from '../sim/faults.js';
 
@@ -48,8 +50,9 @@ export function describeFleet(fleet: SimFleet): string[] {
   const width = Math.max(...fleet.boards.map((b) => b.id.length));
   for (const b of fleet.boards) {
     if (b.ptyPath) lines.push(`  ${b.id.padEnd(width)}  serial  ${b.ptyPath}  ${b.baud} baud`);
+    if (b.tcpAddress) lines.push(`  ${b.id.padEnd(width)}  tcp     ${tcpUrl(b.tcpAddress)}  ${b.baud} baud`);
     if (b.mqttTopic) lines.push(`  ${b.id.padEnd(width)}  mqtt    ${b.mqttTopic}/{cmd,evt,log,status}`);
-    if (!b.ptyPath && !b.mqttTopic) lines.push(`  ${b.id.padEnd(width)}  console ${b.consolePath}`);
+    if (!b.ptyPath && !b.tcpAddress && !b.mqttTopic) lines.push(`  ${b.id.padEnd(width)}  console ${b.consolePath}`);
   }
   if (fleet.brokerUrl) lines.push(`broker: ${fleet.brokerUrl}`);
   lines.push('Ctrl-C stops the boards.');
@@ -97,7 +100,7 @@ export function registerSim(program: Command): void {
       });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({
-          boards: fleet.boards.map((b) => ({ id: b.id, ptyPath: b.ptyPath, baud: b.baud, consolePath: b.consolePath, mqttTopic: b.mqttTopic })),
+          boards: fleet.boards.map((b) => ({ id: b.id, ptyPath: b.ptyPath, tcpAddress: b.tcpAddress ? tcpUrl(b.tcpAddress) : undefined, baud: b.baud, consolePath: b.consolePath, mqttTopic: b.mqttTopic })),
           brokerUrl: fleet.brokerUrl,
           simulated: true,
         })}\n`);

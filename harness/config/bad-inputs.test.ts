@@ -31,7 +31,7 @@ const expected: Record<string, string> = {
   'rigs-bad-id.json': ' /boards/0/id: must be a slug of lowercase letters, digits and dashes, at most 40 characters, e.g. "s3-desk-1" (got "Sim 1")',
   'rigs-wrong-chip.json': ' /boards/0/chip: must be "esp32s3" (got "esp32")',
   'rigs-bad-reset-mode.json': ' /boards/0/transport/serial/reset: must be one of "classic", "usb-jtag" (got "jtag")',
-  'rigs-no-transport.json': ' /boards/0/transport: must not be empty (give the board a "serial" and/or an "mqtt" transport)',
+  'rigs-no-transport.json': ' /boards/0/transport: must not be empty (give the board a "serial", "tcp" and/or "mqtt" transport)',
   'rigs-topic-wildcard.json': ' /boards/0/transport/mqtt/topic: must be a topic prefix like "lab/s3-desk-1", with no + or # wildcards and no leading or trailing slash (got "lab/#")',
   // The value is not echoed: it may be the password itself.
   'rigs-secret-in-file.json': ' /boards/0/transport/mqtt/credentials/passwordEnv: must be the NAME of an environment variable, like "LAB_MQTT_PASSWORD", never the secret itself',
@@ -53,6 +53,14 @@ const expected: Record<string, string> = {
   'rigs-fault-without-trigger.json': ' /boards/0/simulated/faults/0: a "hang" fault needs "afterInvokes" and/or "probability" (when it fires)',
   'rigs-embedded-broker-login.json': ' /mqtt/credentials: the embedded broker takes no login (remove credentials, or set "url" to your broker)',
   'rigs-cert-without-key.json': ' /mqtt/tls: certFile needs keyFile (the private key of the client certificate)',
+  'rigs-tcp-no-port.json': ' /boards/0/transport/tcp: must be "host:port", e.g. "127.0.0.1:5601" (port 0 only for a board the lab starts, emulated or simulated: it picks a free port) (got "bench-2.lab")',
+  'rigs-tcp-port-zero-real.json': ' /boards/0/transport/tcp: port 0 means "the lab picks one", which only works for a board the lab starts itself (emulated or simulated): give the port the board (ser2net) listens on',
+  'rigs-shared-tcp-port.json': ' /boards/1/transport/tcp: "10.0.0.5:3001" is also board "bench-1"\'s TCP port (each board needs its own)',
+  'rigs-emulated-without-tcp.json': ' /boards/0/transport: an emulated board is reached on its UART0 over TCP: add "tcp": "127.0.0.1:0" (0 = any free port)',
+  'rigs-emulated-remote-host.json': ' /boards/0/transport/tcp: an emulated board runs on this host, so its UART listens on a loopback address, not "10.0.0.5": use "127.0.0.1:<port>" (0 = any free port)',
+  'rigs-emulated-and-simulated.json': ' /boards/0: a board is either "simulated" (the lab\'s virtual board) or "emulated" (QEMU running the firmware), not both: remove one',
+  'rigs-emulated-unknown-profile.json': ' /boards/0/emulated/profile: must be one of "esp32s3-devkitc-1-n8r8", "esp32s3-devkitc-1-n16r8", "esp32s3-devkitc-1-n8" (got "esp32s3-devkitc-1-n8r2"; did you mean "esp32s3-devkitc-1-n8r8"?)',
+  'rigs-emulated-shared-flash.json': ' /boards/1/emulated/flashFile: <dir>bad/emu.bin is also board "emu-1"\'s flash (each emulated board needs its own file)',
 
   // ---- scenarios: schema
   'scenario-arena-too-small.json': ' /matrix/arena/0/size: must be >= 4096 bytes (the smallest arena TFLM can use for these models)',

@@ -232,6 +232,34 @@ describe('firmware variants (the firmware\'s own format, firmware/variants/)', (
   });
 });
 
+describe('loadRigs: boards on raw TCP serial ports and emulated boards', () => {
+  const dir = scratch({
+    'rigs.json': {
+      boards: [
+        { id: 'bench-3', chip: 'esp32s3', transport: { tcp: 'bench-host.lab:3001' }, tags: ['ser2net'] },
+        { id: 'emu-1', chip: 'esp32s3', transport: { tcp: '127.0.0.1:0' }, emulated: { profile: 'esp32s3-devkitc-1-n8r8', flashFile: 'state/emu-1.bin' }, identity: { mac: '02:00:00:00:00:01' } },
+        { id: 'emu-2', chip: 'esp32s3', transport: { tcp: '127.0.0.1:5602' }, emulated: { profile: 'esp32s3-devkitc-1-n8' } },
+      ],
+    },
+  });
+  const rigs = loadRigs(path.join(dir, 'rigs.json'));
+
+  it('parses host:port, resolves the flash file against rigs.json and defaults it to the user cache', () => {
+    const [ser2net, emu1, emu2] = rigs.boards;
+    expect(ser2net.transport).toEqual({ tcp: { host: 'bench-host.lab', port: 3001 } });
+    expect(ser2net.emulated).toBeUndefined();
+    expect(emu1.emulated).toEqual({ profile: 'esp32s3-devkitc-1-n8r8', flashFile: path.join(dir, 'state', 'emu-1.bin') });
+    expect([emu1.psramBytes, emu1.flashBytes]).toEqual([8 << 20, 8 << 20]);
+    expect(emu2.psramBytes).toBe(0);
+    expect(emu2.emulated?.flashFile).toMatch(/hil-lab\/emulated\/emu-2\.flash\.bin$/);
+  });
+
+  it('reaches a TCP-only board over "serial" (its console) and over "any"', () => {
+    const scenario = loadScenario(path.join(scratch({ 's.json': { ...minimalScenario, transport: 'serial' } }), 's.json'));
+    expect(selectBoards(scenario, rigs).map((s) => s.transport)).toEqual(['tcp', 'tcp', 'tcp']);
+  });
+});
+
 describe('selectBoards: the checks that need both files', () => {
   const rigsFile = good('rigs-lab.json');
   const rigs = loadRigs(rigsFile);

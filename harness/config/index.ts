@@ -5,6 +5,6 @@ export { loadRigs } from './rigs.js';
 export { loadScenario, type ArenaEstimator, type LoadScenarioOptions, INTERNAL_SRAM_BYTES } from './scenario.js';
 export { loadFirmwareVariant, loadFirmwareVariants } from './firmware-variants.js';
 export { selectBoards, type SelectedBoard, type SelectOptions } from './select.js';
-export { SIMULATED_PROFILES, type SimulatedProfile } from './profiles.js';
+export { EMULATED_PROFILES, SIMULATED_PROFILES, type SimulatedProfile } from './profiles.js';
 export { kindOfSchemaRef, fileLabel, detectConfigKind } from './read.js';
 export { SCHEMA_FILES, type ConfigKind } from './schema-check.js';

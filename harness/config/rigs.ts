@@ -3,11 +3,13 @@
  * (unique ids, ports, topics and identities; a port for every real board; simulated memory that
  * agrees with the profile; faults that say when they fire).
  */
+import { homedir } from 'node:os';
+import path from 'node:path';
 import type {
-  BoardConfig, BoardTransport, EnvCredentials, MqttBrokerSettings, Rigs, SimulatedFault, TlsFiles,
+  BoardConfig, BoardTransport, EmulatedProfileName, EnvCredentials, MqttBrokerSettings, Rigs, SimulatedFault, TlsFiles,
 } from './types.js';
 import { configError, readConfig, resolveFrom } from './read.js';
-import { SIMULATED_PROFILES } from './profiles.js';
+import { EMULATED_PROFILES, SIMULATED_PROFILES } from './profiles.js';
 
 // The JSON shapes after schema validation (defaults filled in by ajv).
 interface RawTls { caFile?: string; certFile?: string; keyFile?: string }
@@ -17,6 +19,7 @@ interface RawBoard {
   chip: 'esp32s3';
   transport: {
     serial?: { port?: string; baud: number; flashBaud: number; reset: 'classic' | 'usb-jtag' };
+    tcp?: string;
     mqtt?: { topic?: string; credentials?: EnvCredentials; tls?: RawTls };
   };
   identity?: { usbSerial?: string; mac?: string };
@@ -24,6 +27,7 @@ interface RawBoard {
   flashBytes?: number;
   tags: string[];
   simulated?: { profile: keyof typeof SIMULATED_PROFILES; seed: number; faults: SimulatedFault[] };
+  emulated?: { profile: EmulatedProfileName; flashFile?: string };
 }
 interface RawRigs {
   mqtt: { url: string; embeddedPort: number; credentials?: EnvCredentials; tls?: RawTls };
@@ -31,6 +35,21 @@ interface RawRigs {
 }
 
 const MiB = 1024 * 1024;
+
+/** Where an emulated board keeps its flash image unless rigs.json says (XDG cache, per user). */
+export function defaultEmulatedFlashFile(boardId: string, env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), '.cache');
+  return path.join(cache, 'hil-lab', 'emulated', `${boardId}.flash.bin`);
+}
+
+/** `host:port` (the schema checked the shape); brackets around an IPv6 host are removed. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  const host = text.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(text.slice(at + 1)) };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
 /** Load and check rigs.json. Throws a one-line `LabError` naming the file, pointer and fix. */
 export function loadRigs(filePath: string): Rigs {
@@ -65,6 +84,8 @@ export function loadRigs(filePath: string): Rigs {
   const seen = {
     id: new Map<string, number>(),
     port: new Map<string, string>(),
+    tcp: new Map<string, string>(),
+    flashFile: new Map<string, string>(),
     topic: new Map<string, string>(),
     usbSerial: new Map<string, string>(),
     mac: new Map<string, string>(),
@@ -92,6 +113,32 @@ export function loadRigs(filePath: string): Rigs {
         }
       }
       transport.serial = { baud: s.baud, flashBaud: s.flashBaud, reset: s.reset, ...(s.port !== undefined ? { port: s.port } : {}) };
+    }
+    if (b.simulated && b.emulated) {
+      throw fail(at, 'a board is either "simulated" (the lab\'s virtual board) or "emulated" (QEMU running the firmware), not both: remove one');
+    }
+    if (b.transport.tcp !== undefined) {
+      const { host, port } = parseHostPort(b.transport.tcp);
+      if (port > 65535) throw fail(`${at}/transport/tcp`, `port ${port} is not a TCP port (1-65535)`);
+      if (port === 0 && !b.emulated && !b.simulated) {
+        throw fail(`${at}/transport/tcp`, 'port 0 means "the lab picks one", which only works for a board the lab starts itself (emulated or simulated): give the port the board (ser2net) listens on');
+      }
+      if (b.emulated && !LOOPBACK.test(host)) {
+        throw fail(`${at}/transport/tcp`, `an emulated board runs on this host, so its UART listens on a loopback address, not "${host}": use "127.0.0.1:<port>" (0 = any free port)`);
+      }
+      if (port !== 0) {
+        const key = `${host}:${port}`;
+        const other = seen.tcp.get(key);
+        if (other) throw fail(`${at}/transport/tcp`, `"${b.transport.tcp}" is also board "${other}"'s TCP port (each board needs its own)`);
+        seen.tcp.set(key, b.id);
+      }
+      transport.tcp = { host, port };
+    }
+    if (b.emulated) {
+      if (!b.transport.tcp) throw fail(`${at}/transport`, 'an emulated board is reached on its UART0 over TCP: add "tcp": "127.0.0.1:0" (0 = any free port)');
+      if (b.transport.serial || b.transport.mqtt) {
+        throw fail(`${at}/transport/${b.transport.serial ? 'serial' : 'mqtt'}`, 'an emulated board has only its UART0 over TCP (QEMU has no USB-Serial-JTAG and no radio for MQTT): keep only "tcp"');
+      }
     }
     if (b.transport.mqtt) {
       const m = b.transport.mqtt;
@@ -140,6 +187,22 @@ export function loadRigs(filePath: string): Rigs {
       board.flashBytes = profile.flashBytes;
       b.simulated.faults.forEach((f, k) => checkFault(f, `${at}/simulated/faults/${k}`, fail));
       board.simulated = { profile: b.simulated.profile, seed: b.simulated.seed, faults: b.simulated.faults };
+    }
+    if (b.emulated) {
+      const profile = EMULATED_PROFILES[b.emulated.profile];
+      for (const [field, want] of [['psramBytes', profile.psramBytes], ['flashBytes', profile.flashBytes]] as const) {
+        const given = b[field];
+        if (given !== undefined && given !== want) {
+          throw fail(`${at}/${field}`, `${given} contradicts emulated profile "${b.emulated.profile}" (${want / MiB} MiB = ${want}; remove ${field} or pick another profile)`);
+        }
+      }
+      board.psramBytes = profile.psramBytes;
+      board.flashBytes = profile.flashBytes;
+      const flashFile = b.emulated.flashFile !== undefined ? resolveFrom(file, b.emulated.flashFile) : defaultEmulatedFlashFile(b.id);
+      const other = seen.flashFile.get(flashFile);
+      if (other) throw fail(`${at}/emulated/flashFile`, `${flashFile} is also board "${other}"'s flash (each emulated board needs its own file)`);
+      seen.flashFile.set(flashFile, b.id);
+      board.emulated = { profile: b.emulated.profile, flashFile };
     }
     return board;
   });

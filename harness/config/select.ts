@@ -12,8 +12,8 @@ import { closest, quoteList } from './suggest.js';
 
 export interface SelectedBoard {
   board: BoardConfig;
-  /** The link this run uses for the board. */
-  transport: 'serial' | 'mqtt';
+  /** The link this run uses for the board ('tcp': its serial console over a raw TCP port). */
+  transport: 'serial' | 'tcp' | 'mqtt';
 }
 
 export interface SelectOptions {
@@ -49,14 +49,16 @@ export function selectBoards(scenario: Scenario, rigs: Rigs, options: SelectOpti
   if (sel.max !== undefined) chosen = chosen.slice(0, sel.max);
 
   const selected = chosen.map((board): SelectedBoard => {
-    const { serial, mqtt } = board.transport;
-    if (scenario.transport === 'serial' && !serial) {
-      throw fail('/transport', `"serial", but board "${board.id}" has no serial transport in ${rigs.label} (use "any", or select boards that have one)`);
+    const { serial, tcp, mqtt } = board.transport;
+    // "serial" is the board's serial console, on a serial port or on a raw TCP port.
+    if (scenario.transport === 'serial' && !serial && !tcp) {
+      throw fail('/transport', `"serial", but board "${board.id}" has no serial or tcp transport in ${rigs.label} (use "any", or select boards that have one)`);
     }
     if (scenario.transport === 'mqtt' && !mqtt) {
       throw fail('/transport', `"mqtt", but board "${board.id}" has no mqtt transport in ${rigs.label} (use "any", or select boards that have one)`);
     }
-    const transport = scenario.transport === 'any' ? (serial ? 'serial' : 'mqtt') : scenario.transport;
+    const console = serial ? 'serial' : tcp ? 'tcp' : undefined;
+    const transport = scenario.transport === 'mqtt' ? 'mqtt' : scenario.transport === 'serial' ? console! : console ?? 'mqtt';
     return { board, transport };
   });
 

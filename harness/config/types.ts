@@ -48,9 +48,20 @@ export interface MqttTransport {
   tls?: TlsFiles;
 }
 
-/** At least one of the two is present (the schema and the loader make sure). */
+/**
+ * A raw TCP serial port (rigs.json `"tcp": "host:port"`): the board's UART bytes over TCP - an
+ * emulated board's UART0 (QEMU `-serial tcp:...`), or ser2net's raw mode. No modem lines.
+ */
+export interface TcpTransport {
+  host: string;
+  /** 0 only for an emulated board: the lab picks a free port when it starts the emulator. */
+  port: number;
+}
+
+/** At least one is present (the schema and the loader make sure). */
 export interface BoardTransport {
   serial?: SerialTransport;
+  tcp?: TcpTransport;
   mqtt?: MqttTransport;
 }
 
@@ -114,6 +125,15 @@ export interface SimulatedBoardSettings {
   faults: SimulatedFault[];
 }
 
+/** Modules an emulated board can be given (QEMU's esp32s3 machine models these; harness/emu). */
+export type EmulatedProfileName = 'esp32s3-devkitc-1-n8r8' | 'esp32s3-devkitc-1-n16r8' | 'esp32s3-devkitc-1-n8';
+
+export interface EmulatedBoardSettings {
+  profile: EmulatedProfileName;
+  /** Absolute path of the board's flash image (QEMU's -drive if=mtd); created erased on first use. */
+  flashFile: string;
+}
+
 export interface BoardConfig {
   id: string;
   description?: string;
@@ -127,6 +147,8 @@ export interface BoardConfig {
   /** Default []. */
   tags: string[];
   simulated?: SimulatedBoardSettings;
+  /** An emulated board (Espressif QEMU running the lab firmware); never together with `simulated`. */
+  emulated?: EmulatedBoardSettings;
 }
 
 export interface MqttBrokerSettings {

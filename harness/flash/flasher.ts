@@ -15,7 +15,10 @@
 import { createHash } from 'node:crypto';
 import { ESPLoader, Transport, type FlashSizeValues } from 'esptool-js';
 import { LabError, isLabError } from '../errors.js';
+import { parseTcpUrl } from '../links/tcp-connect.js';
 import { NodeWebSerialPort, lookupUsbIds, type WebSerialPortInfo } from './webserial-port.js';
+import { NodeWebSerialTcpPort } from './webserial-tcp.js';
+import type { WebSerialStreamPort } from './webserial-streams.js';
 import { prepareRegions, readFlasherArgs, type FirmwareBuild, type PreparedRegion } from './flasher-args.js';
 import { FLASH_SIZES, type FlashSize } from './image.js';
 
@@ -48,7 +51,11 @@ export interface FlashProgress {
 
 export interface FlashBoardOptions {
   board: string;
-  /** Serial device of the board (/dev/ttyACM0, /dev/pts/N). */
+  /**
+   * Serial device of the board (/dev/ttyACM0, /dev/pts/N), or its raw TCP serial port as
+   * `tcp://host:port` (an emulated board, ser2net; no modem lines: use `reset: 'none'` with the
+   * board already in download mode, and it is reset by the RTC watchdog afterwards).
+   */
   port: string;
   /** A build directory (with flasher_args.json) or an already-read build. */
   build: string | FirmwareBuild;
@@ -128,7 +135,7 @@ const S3 = {
 
 /** esptool-js's Transport logs a few lines with console.log whatever `tracing` says; keep them in our log. */
 class LabTransport extends Transport {
-  constructor(port: NodeWebSerialPort, private readonly sink: (line: string) => void) {
+  constructor(port: WebSerialStreamPort, private readonly sink: (line: string) => void) {
     super(port as unknown as ConstructorParameters<typeof Transport>[0], false);
   }
 
@@ -164,7 +171,10 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
   const fail = (message: string, cause?: unknown): FlashError =>
     new FlashError(`board ${board}: ${message}`, board, currentFile, phase, regionsDone, { cause });
 
-  const port = new NodeWebSerialPort(options.port, { board, info: options.usbIds ?? (await lookupUsbIds(options.port)) });
+  const tcp = parseTcpUrl(options.port);
+  const port: WebSerialStreamPort = tcp
+    ? new NodeWebSerialTcpPort(tcp, { board })
+    : new NodeWebSerialPort(options.port, { board, info: options.usbIds ?? (await lookupUsbIds(options.port)) });
   const transport = new LabTransport(port, log);
   const loader = new ESPLoader({
     transport,
@@ -183,7 +193,7 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
       if (isLabError(e)) throw fail(e.message, e);
       throw fail(
         `no answer from the ESP32-S3 ROM loader on ${options.port} (${messageOf(e)}): the board is not in download mode` +
-          (port.isPty || resetMode === 'none'
+          (port.isPty || tcp || resetMode === 'none'
             ? ' - put it there in-band first (the firmware\'s RESET mode=download, or `hil sim --download`)'
             : ' - check the rig\'s reset mode (classic or usb-jtag) and the cable, or hold BOOT while pressing RESET'),
         e,

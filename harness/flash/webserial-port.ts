@@ -7,30 +7,14 @@
  * requestToSend, break})`, `getInfo()` for the USB VID/PID (it picks the USB-JTAG-Serial reset by
  * them), `close()`, and - when present - `setBaudRate()`, which 0.7.0's `changeBaudrate` prefers over
  * closing and reopening the port (a reopen can reset boards whose DTR/RTS follow the port's state).
+ * The streams and counters are shared with the TCP serial port (webserial-streams.ts).
  */
 import { realpathSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { LabError } from '../errors.js';
+import { WebSerialStreamPort, type WebSerialOpenOptions, type WebSerialPortInfo, type WebSerialSignals } from './webserial-streams.js';
 
-export interface WebSerialPortInfo {
-  usbVendorId?: number;
-  usbProductId?: number;
-}
-
-export interface WebSerialSignals {
-  dataTerminalReady?: boolean;
-  requestToSend?: boolean;
-  break?: boolean;
-}
-
-export interface WebSerialOpenOptions {
-  baudRate: number;
-  dataBits?: number;
-  stopBits?: number;
-  parity?: string;
-  bufferSize?: number;
-  flowControl?: string;
-}
+export type { WebSerialOpenOptions, WebSerialPortInfo, WebSerialSignals } from './webserial-streams.js';
 
 export interface NodeWebSerialPortOptions {
   /** USB ids when known (from the rig, or `lookupUsbIds`): esptool-js chooses its reset sequence by them. */
@@ -67,15 +51,9 @@ export async function lookupUsbIds(path: string): Promise<WebSerialPortInfo> {
   }
 }
 
-export class NodeWebSerialPort {
+export class NodeWebSerialPort extends WebSerialStreamPort {
   readonly path: string;
   readonly isPty: boolean;
-  readable: ReadableStream<Uint8Array> | null = null;
-  writable: WritableStream<Uint8Array> | null = null;
-  /** Bytes that went out to / came in from the device since construction. */
-  readonly counters = { bytesWritten: 0, bytesRead: 0 };
-  /** Set when the device refused modem-line control (a PTY): resets by DTR/RTS cannot reach the board. */
-  modemLinesUnavailable = false;
   private port: SerialPort | undefined;
   private readonly info: WebSerialPortInfo;
   private readonly board: string;
@@ -86,6 +64,7 @@ export class NodeWebSerialPort {
   private signals = { dtr: true, rts: true, brk: false };
 
   constructor(path: string, options: NodeWebSerialPortOptions = {}) {
+    super();
     this.path = path;
     this.isPty = isPtyPath(path);
     this.info = options.info ?? {};
@@ -115,8 +94,7 @@ export class NodeWebSerialPort {
       throw new LabError('port', `cannot open ${this.path} for board ${this.board}: ${e.message} (is the board plugged in, and is the port in the rig right?)`, { cause: e });
     });
     this.port = port;
-    this.readable = this.makeReadable(port);
-    this.writable = this.makeWritable(port);
+    this.attachStreams(port, () => port.isOpen);
   }
 
   async setSignals(signals: WebSerialSignals): Promise<void> {
@@ -138,7 +116,6 @@ export class NodeWebSerialPort {
     }
   }
 
-  /** Change the baud rate of the open port in place (esptool-js 0.7.0 Transport.changeBaudrate uses it). */
   async setBaudRate(baudRate: number): Promise<void> {
     const port = this.requireOpen('setBaudRate');
     await new Promise<void>((resolve, reject) => port.update({ baudRate }, (e) => (e ? reject(e) : resolve())));
@@ -147,56 +124,14 @@ export class NodeWebSerialPort {
   async close(): Promise<void> {
     const port = this.port;
     this.port = undefined;
-    this.readable = null;
-    this.writable = null;
+    this.detachStreams();
     if (!port?.isOpen) return;
     await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 
   private requireOpen(what: string): SerialPort {
-    if (!this.port?.isOpen) throw new DOMException(`${what}: the port is not open.`, 'InvalidStateError');
+    if (!this.port?.isOpen) throw this.notOpen(what);
     return this.port;
   }
-
-  private makeReadable(port: SerialPort): ReadableStream<Uint8Array> {
-    let onData: ((chunk: Buffer) => void) | undefined;
-    let onClose: (() => void) | undefined;
-    const detach = (): void => {
-      if (onData) port.off('data', onData);
-      if (onClose) port.off('close', onClose);
-    };
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        onData = (chunk: Buffer) => {
-          this.counters.bytesRead += chunk.length;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        };
-        onClose = () => {
-          detach();
-          try {
-            controller.close();
-          } catch {
-            // already cancelled
-          }
-        };
-        port.on('data', onData);
-        port.on('close', onClose);
-      },
-      cancel: () => detach(),
-    });
-  }
-
-  private makeWritable(port: SerialPort): WritableStream<Uint8Array> {
-    return new WritableStream<Uint8Array>({
-      write: (chunk) =>
-        new Promise<void>((resolve, reject) => {
-          if (!port.isOpen) {
-            reject(new DOMException('The port is closed.', 'NetworkError'));
-            return;
-          }
-          this.counters.bytesWritten += chunk.length;
-          port.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), (e) => (e ? reject(e) : resolve()));
-        }),
-    });
-  }
 }
+

@@ -48,7 +48,11 @@ export const openFleet: OpenFleet = async ({ rigs, selected, sim, timeScale }) =
     notes.push(`simulated fleet started in-process (every number these boards report is simulated${scale}):`);
     for (const b of fleet.boards) {
       const s = selected.find((x) => x.board.id === b.id)!;
-      notes.push(s.transport === 'serial' ? `  ${b.id}  serial  ${b.ptyPath}  ${b.baud} baud` : `  ${b.id}  mqtt    ${b.mqttTopic} @ ${fleet.brokerUrl}`);
+      notes.push(
+        s.transport === 'serial' ? `  ${b.id}  serial  ${b.ptyPath}  ${b.baud} baud`
+          : s.transport === 'tcp' ? `  ${b.id}  tcp     tcp://${b.tcpAddress?.host}:${b.tcpAddress?.port}`
+            : `  ${b.id}  mqtt    ${b.mqttTopic} @ ${fleet.brokerUrl}`,
+      );
     }
   }
   const handle: FleetHandle = {

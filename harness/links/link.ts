@@ -1,7 +1,8 @@
 /**
  * The hardware boundary between the harness and a board: one types-only interface with promise
  * methods and typed events (CONVENTIONS.md: node-serialport's binding interface, MQTT.js v5's
- * typed events), implemented over a serial device (serial-link.ts) and over MQTT (mqtt-link.ts).
+ * typed events), implemented over a serial device (serial-link.ts), a raw TCP serial port
+ * (tcp-link.ts) and MQTT (mqtt-link.ts).
  *
  * A link moves whole protocol frames (firmware/protocol/PROTOCOL.md): it never hands out a raw
  * serial chunk as a message. What it does not understand it reports (`log` for board text,
@@ -9,9 +10,10 @@
  */
 import type { DecodeErrorReason, Frame } from '../protocol/index.js';
 
-export type LinkKind = 'serial' | 'mqtt';
+/** `tcp`: the board's UART bytes over one TCP connection (an emulator, ser2net); a byte stream like `serial`. */
+export type LinkKind = 'serial' | 'tcp' | 'mqtt';
 
-/** A frame candidate the link rejected: on serial a decoder error, on MQTT a message that is not one valid frame. */
+/** A frame candidate the link rejected: on serial and TCP a decoder error, on MQTT a message that is not one valid frame. */
 export interface LinkFrameError {
   reason: DecodeErrorReason | 'trailing-bytes';
   /** Present when the frame's header passed its CRC, so the request it answers is known. */
@@ -37,7 +39,7 @@ export interface LinkEvents {
   'frame-error': [error: LinkFrameError];
   /** The link went down without `close()`: a USB unplug, the broker connection lost. */
   disconnect: [reason: string];
-  /** The link is up again after a `disconnect` (MQTT reconnects on its own; serial after `open()`). */
+  /** The link is up again after a `disconnect` (MQTT reconnects on its own; serial and TCP after `open()`). */
   reconnect: [];
   /** MQTT only: the board's retained status changed (`online` on connect, Last Will `offline`). */
   presence: [presence: BoardPresence];
@@ -57,14 +59,14 @@ export interface Link {
   readonly kind: LinkKind;
   /** The board's id in rigs.json (errors name it). */
   readonly board: string;
-  /** Device path or MQTT topic prefix. */
+  /** Device path, `tcp://host:port` or MQTT topic prefix. */
   readonly address: string;
   readonly isOpen: boolean;
-  /** MQTT: the board's retained status; serial: always 'unknown'. */
+  /** MQTT: the board's retained status; serial and TCP: always 'unknown'. */
   readonly presence: BoardPresence;
   /**
    * Whether the board sends a HELLO on a new connection without having rebooted (MQTT: after each
-   * reconnection to the broker, PROTOCOL.md section 6). On serial every HELLO is a boot.
+   * reconnection to the broker, PROTOCOL.md section 6). On serial and TCP every HELLO is a boot.
    */
   readonly helloOnReconnect: boolean;
 
@@ -74,7 +76,8 @@ export interface Link {
   send(frame: Uint8Array): Promise<void>;
   /**
    * Resets the chip with the link's own means (serial DTR/RTS). Resolves false when the link has
-   * none (a PTY has no modem lines, MQTT has none at all): the caller then needs another way.
+   * none (a PTY has no modem lines, a raw TCP port and MQTT have none at all): the caller then
+   * needs another way.
    */
   hardwareReset(): Promise<boolean>;
   close(): Promise<void>;

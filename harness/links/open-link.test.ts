@@ -3,10 +3,12 @@ import type { BoardConfig } from '../config/types.js';
 import { MqttLink } from './mqtt-link.js';
 import { createLink } from './open-link.js';
 import { SerialLink } from './serial-link.js';
+import { TcpLink } from './tcp-link.js';
 
 const board = (transport: BoardConfig['transport']): BoardConfig => ({ id: 'bench-1', chip: 'esp32s3', transport, identity: {}, tags: [] });
 const serial = { port: '/dev/serial/by-id/usb-Espressif-1', baud: 115200, flashBaud: 921600, reset: 'classic' as const };
 const mqtt = { topic: 'lab/bench-1' };
+const tcp = { host: 'ser2net.lab', port: 3001 };
 
 describe('createLink', () => {
   it('any: serial first, MQTT when there is no port', () => {
@@ -16,7 +18,28 @@ describe('createLink', () => {
     expect(l.address).toBe('lab/bench-1');
   });
 
+  it('any: serial, then a TCP serial port, then MQTT', () => {
+    expect(createLink(board({ serial, tcp, mqtt }), { transport: 'any', brokerUrl: 'mqtt://h' })).toBeInstanceOf(SerialLink);
+    const l = createLink(board({ tcp, mqtt }), { transport: 'any', brokerUrl: 'mqtt://h' });
+    expect(l).toBeInstanceOf(TcpLink);
+    expect(l).toMatchObject({ kind: 'tcp', address: 'tcp://ser2net.lab:3001' });
+    expect(createLink(board({ tcp: { host: '127.0.0.1', port: 0 }, mqtt }), { transport: 'any', brokerUrl: 'mqtt://h' })).toBeInstanceOf(MqttLink);
+    expect(() => createLink(board({ mqtt }), { transport: 'any' })).toThrow('board bench-1: no usable link: give it transport.serial.port, transport.tcp or transport.mqtt (with a broker) in rigs.json');
+  });
+
+  it('tcp: the port rigs.json gives, or the one the lab chose for port 0', () => {
+    expect(createLink(board({ tcp }), { transport: 'tcp' }).address).toBe('tcp://ser2net.lab:3001');
+    const chosen = createLink(board({ tcp: { host: '127.0.0.1', port: 0 } }), { transport: 'tcp', tcpAddress: { host: '127.0.0.1', port: 40123 } });
+    expect(chosen.address).toBe('tcp://127.0.0.1:40123');
+    expect(() => createLink(board({ tcp: { host: '127.0.0.1', port: 0 } }), { transport: 'tcp' }))
+      .toThrow('board bench-1: transport.tcp has port 0, which stands for the port the lab picks when it starts the board itself, and nothing started it here: let hil run start it, or put the port it listens on (hil sim prints it) in rigs.json');
+  });
+
   it('a transport the board does not have', () => {
+    expect(() => createLink(board({ serial, mqtt }), { transport: 'tcp' })).toThrow('board bench-1 has no TCP transport in rigs.json: add "tcp": "host:port" (the emulator\'s or ser2net\'s port) to its transport, or use the serial transport');
+    expect(() => createLink(board({ mqtt }), { transport: 'tcp' })).toThrow('board bench-1 has no TCP transport in rigs.json: add "tcp": "host:port" (the emulator\'s or ser2net\'s port) to its transport, or use the MQTT transport');
+    expect(() => createLink(board({ tcp }), { transport: 'serial' })).toThrow('board bench-1 has no serial transport in rigs.json: add transport.serial, or use the TCP transport');
+    expect(() => createLink(board({ tcp }), { transport: 'mqtt', brokerUrl: 'mqtt://h' })).toThrow('board bench-1 has no MQTT transport in rigs.json: add transport.mqtt with its topic, or use the TCP transport');
     expect(() => createLink(board({ mqtt }), { transport: 'serial' })).toThrow('board bench-1 has no serial transport in rigs.json: add transport.serial, or use the MQTT transport');
     expect(() => createLink(board({ serial }), { transport: 'mqtt', brokerUrl: 'mqtt://h' })).toThrow('board bench-1 has no MQTT transport in rigs.json');
     expect(() => createLink(board({ mqtt }), { transport: 'mqtt' })).toThrow('board bench-1: no MQTT broker given: set mqtt.url in rigs.json');

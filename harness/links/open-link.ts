@@ -1,15 +1,17 @@
 /**
- * The link to one board of rigs.json: its serial device or its MQTT topic, whichever the caller
- * asks for (`any` prefers serial, which needs no broker). Credentials come from the environment
- * variables rigs.json names (never from the file itself).
+ * The link to one board of rigs.json: its serial device, its raw TCP serial port or its MQTT topic,
+ * whichever the caller asks for (`any` prefers serial, then TCP - both need no broker - then MQTT).
+ * Credentials come from the environment variables rigs.json names (never from the file itself).
  */
 import type { BoardConfig, EnvCredentials, TlsFiles } from '../config/types.js';
 import { LabError } from '../errors.js';
 import type { Clock, Link } from './link.js';
 import { MqttLink } from './mqtt-link.js';
 import { SerialLink } from './serial-link.js';
+import { TcpLink } from './tcp-link.js';
+import type { TcpAddress } from './tcp-connect.js';
 
-export type TransportChoice = 'serial' | 'mqtt' | 'any';
+export type TransportChoice = 'serial' | 'tcp' | 'mqtt' | 'any';
 
 export interface BrokerChoice {
   url: string;
@@ -28,6 +30,10 @@ export interface OpenLinkOptions {
   brokerUrl?: string;
   /** The serial device when rigs.json gives none (a simulated board's PTY). */
   serialPath?: string;
+  /** The TCP serial port the lab chose when rigs.json says port 0 (the simulated fleet's, an emulator's). */
+  tcpAddress?: TcpAddress;
+  /** Give up connecting to a TCP serial port after this long (default 5 s). */
+  connectTimeoutMs?: number;
   publishTimeoutMs?: number;
   idleFlushMs?: number;
   clock?: Clock;
@@ -39,18 +45,31 @@ export interface OpenLinkOptions {
 export function createLink(board: BoardConfig, options: OpenLinkOptions): Link {
   const serial = board.transport.serial;
   const mqtt = board.transport.mqtt;
+  const tcp = board.transport.tcp;
   const serialPath = options.serialPath ?? serial?.port;
+  const tcpAddress = options.tcpAddress ?? (tcp && tcp.port !== 0 ? tcp : undefined);
   const broker = options.broker ?? (options.brokerUrl ? { url: options.brokerUrl } : undefined);
-  let kind: 'serial' | 'mqtt';
+  let kind: Exclude<TransportChoice, 'any'>;
   if (options.transport === 'any') {
     if (serial && serialPath) kind = 'serial';
+    else if (tcp && tcpAddress) kind = 'tcp';
     else if (mqtt && broker) kind = 'mqtt';
-    else throw new LabError('link-config', `board ${board.id}: no usable link: give it transport.serial.port or transport.mqtt (with a broker) in rigs.json`);
+    else throw new LabError('link-config', `board ${board.id}: no usable link: give it transport.serial.port, transport.tcp or transport.mqtt (with a broker) in rigs.json`);
   } else {
     kind = options.transport;
   }
+  if (kind === 'tcp') {
+    if (!tcp) throw new LabError('link-config', `board ${board.id} has no TCP transport in rigs.json: add "tcp": "host:port" (the emulator's or ser2net's port) to its transport, or use ${serial ? 'the serial' : 'the MQTT'} transport`);
+    if (!tcpAddress) throw new LabError('link-config', `board ${board.id}: transport.tcp has port 0, which stands for the port the lab picks when it starts the board itself, and nothing started it here: let hil run start it, or put the port it listens on (hil sim prints it) in rigs.json`);
+    return new TcpLink({
+      board: board.id, host: tcpAddress.host, port: tcpAddress.port,
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.idleFlushMs !== undefined ? { idleFlushMs: options.idleFlushMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
   if (kind === 'serial') {
-    if (!serial) throw new LabError('link-config', `board ${board.id} has no serial transport in rigs.json: add transport.serial, or use the MQTT transport`);
+    if (!serial) throw new LabError('link-config', `board ${board.id} has no serial transport in rigs.json: add transport.serial, or use the ${tcp ? 'TCP' : 'MQTT'} transport`);
     if (!serialPath) throw new LabError('link-config', `board ${board.id}: transport.serial has no port: set it in rigs.json (prefer /dev/serial/by-id/...)`);
     return new SerialLink({
       board: board.id, path: serialPath, baudRate: serial.baud, reset: serial.reset,
@@ -58,7 +77,7 @@ export function createLink(board: BoardConfig, options: OpenLinkOptions): Link {
       ...(options.clock ? { clock: options.clock } : {}),
     });
   }
-  if (!mqtt) throw new LabError('link-config', `board ${board.id} has no MQTT transport in rigs.json: add transport.mqtt with its topic, or use the serial transport`);
+  if (!mqtt) throw new LabError('link-config', `board ${board.id} has no MQTT transport in rigs.json: add transport.mqtt with its topic, or use the ${serial || !tcp ? 'serial' : 'TCP'} transport`);
   if (!broker) throw new LabError('link-config', `board ${board.id}: no MQTT broker given: set mqtt.url in rigs.json`);
   const env = options.env ?? process.env;
   let login: { username: string; password: string } | undefined;

@@ -1,17 +1,15 @@
 /**
  * A board on a serial device (USB-UART bridge, USB-Serial-JTAG `/dev/ttyACM*`, a PTY of the
- * simulated fleet), over node-serialport. Bytes go through the protocol's `FrameDecoder`, which
- * splits the stream into frames and board log lines wherever chunks were cut (CONVENTIONS.md:
- * never treat a raw chunk as a message); after `idleFlushMs` without input the decoder is flushed
- * (PROTOCOL.md section 2 rule 6), so a frame cut short by a reset is reported and a log line
- * without its newline (a panic, a prompt) comes out.
+ * simulated fleet), over node-serialport. Bytes go through the protocol's `FrameDecoder`
+ * (byte-stream.ts, shared with the TCP link): frames and board log lines come out whole wherever
+ * chunks were cut, and a stream idle for `idleFlushMs` is flushed.
  */
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { LabError } from '../errors.js';
-import { FrameDecoder, type DecoderEvent } from '../protocol/index.js';
 import type { BoardPresence, Clock, Link, LinkEvents, LinkStats } from './link.js';
-import { emptyStats, systemClock } from './link.js';
+import { systemClock } from './link.js';
+import { ByteStreamReceiver, idleFlushOption } from './byte-stream.js';
 import { serialOpenError } from './serial-errors.js';
 
 export interface SerialLinkOptions {
@@ -33,27 +31,23 @@ export class SerialLink extends EventEmitter<LinkEvents> implements Link {
   readonly helloOnReconnect = false;
   private readonly options: SerialLinkOptions;
   private readonly clock: Clock;
-  private readonly idleFlushMs: number;
+  private readonly stream: ByteStreamReceiver;
   private port: SerialPort | undefined;
-  private decoder = new FrameDecoder();
-  private idleTimer: unknown;
   private closing = false;
   private lostOnce = false;
   /** False once DTR/RTS were found missing (a PTY): later resets do not try again. */
   private modemLines = true;
-  private readonly counters: LinkStats = emptyStats();
 
   constructor(options: SerialLinkOptions) {
     super();
     if (!options.path) throw new TypeError('SerialLink: path is required');
     if (!Number.isInteger(options.baudRate) || options.baudRate <= 0) throw new TypeError(`SerialLink: baudRate must be a positive integer, got ${options.baudRate}`);
-    const idle = options.idleFlushMs ?? 100;
-    if (!Number.isFinite(idle) || idle <= 0) throw new TypeError(`SerialLink: idleFlushMs must be a positive number, got ${idle}`);
+    const idle = idleFlushOption('SerialLink', options.idleFlushMs);
     this.options = options;
     this.board = options.board;
     this.address = options.path;
     this.clock = options.clock ?? systemClock;
-    this.idleFlushMs = idle;
+    this.stream = new ByteStreamReceiver(this, this.clock, idle);
   }
 
   get isOpen(): boolean {
@@ -67,14 +61,14 @@ export class SerialLink extends EventEmitter<LinkEvents> implements Link {
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(serialOpenError(board, path, e)) : resolve())));
     this.port = port;
     this.closing = false;
-    this.decoder = new FrameDecoder(); // nothing half-read from an earlier connection survives
+    this.stream.restart(); // nothing half-read from an earlier connection survives
     port.on('data', (chunk: Buffer) => this.receive(chunk));
     port.on('error', () => undefined); // reported through 'close' (or the failing write)
     port.on('close', (e?: Error & { disconnected?: boolean }) => {
-      this.clearIdle();
+      this.stream.stopIdleTimer();
       if (this.port === port) this.port = undefined;
       if (this.closing) return;
-      this.counters.disconnects++;
+      this.stream.counters.disconnects++;
       this.lostOnce = true;
       this.emit('disconnect', `serial port ${path} closed${e?.disconnected ? ' (the device went away: unplugged or re-enumerated)' : e ? ` (${e.message})` : ''}`);
     });
@@ -90,8 +84,7 @@ export class SerialLink extends EventEmitter<LinkEvents> implements Link {
         else resolve();
       });
     });
-    this.counters.bytesOut += frame.length;
-    this.counters.framesOut++;
+    this.stream.sent(frame);
   }
 
   /**
@@ -121,51 +114,22 @@ export class SerialLink extends EventEmitter<LinkEvents> implements Link {
   }
 
   async close(): Promise<void> {
-    this.clearIdle();
+    this.stream.stopIdleTimer();
     const port = this.port;
     this.port = undefined;
     if (!port?.isOpen) return;
     this.closing = true;
     await new Promise<void>((resolve) => port.close(() => resolve()));
-    // What was half-received is not lost silently: emit it (a partial line, a truncated frame).
-    this.deliver(this.decoder.flush());
+    this.stream.flush();
   }
 
   stats(): LinkStats {
-    return { ...this.counters };
+    return { ...this.stream.counters };
   }
 
   /** Exposed for tests: feed bytes as if they came from the port. */
   receive(chunk: Uint8Array): void {
-    this.counters.bytesIn += chunk.length;
-    this.deliver(this.decoder.push(chunk));
-    this.clearIdle();
-    if (this.decoder.bufferedBytes > 0) {
-      this.idleTimer = this.clock.setTimeout(() => {
-        this.idleTimer = undefined;
-        this.deliver(this.decoder.flush());
-      }, this.idleFlushMs);
-    }
-  }
-
-  private deliver(events: DecoderEvent[]): void {
-    for (const e of events) {
-      if (e.kind === 'frame') {
-        this.counters.framesIn++;
-        this.emit('frame', e.frame);
-      } else if (e.kind === 'log') {
-        this.counters.logLines++;
-        this.emit('log', e.line);
-      } else {
-        this.counters.frameErrors++;
-        this.emit('frame-error', { reason: e.reason, ...(e.type !== undefined ? { type: e.type } : {}), ...(e.requestId !== undefined ? { requestId: e.requestId } : {}) });
-      }
-    }
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer !== undefined) this.clock.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.stream.receive(chunk);
   }
 
   private sleep(ms: number): Promise<void> {

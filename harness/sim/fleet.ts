@@ -1,17 +1,25 @@
 /**
  * `startSimFleet`: every simulated board of a rigs.json, running in this process - on a PTY for
- * boards with a serial transport (linked at the rig's `port` when it names one), on MQTT for
+ * boards with a serial transport (linked at the rig's `port` when it names one), on a raw TCP
+ * serial port for boards with a TCP transport (tcp-port.ts; port 0 = any free port), on MQTT for
  * boards with an MQTT transport (the embedded aedes broker when the rigs say "embedded", or any
  * broker URL). Used in-process by `npm start` and the tests, and by `hil sim`.
  */
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { BoardConfig, Rigs } from '../config/types.js';
+import type { BoardConfig, Rigs, TcpTransport } from '../config/types.js';
 import { LabError } from '../errors.js';
 import { SimBoard } from './board.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { faultsFor, type FaultSpec } from './faults.js';
+import { SimTcpPort } from './tcp-port.js';
+
+/**
+ * The console rate of a board reached only over TCP: ESP-IDF's default console UART rate
+ * (CONFIG_ESP_CONSOLE_UART_BAUDRATE). A board with a serial transport too runs at its `baud`.
+ */
+const TCP_CONSOLE_BAUD = 115200;
 
 export interface SimFleetOptions {
   rigs: Rigs;
@@ -37,8 +45,10 @@ export interface SimFleetBoard {
   ptyPath?: string;
   /** The console PTY every simulated board has (the same as ptyPath for serial boards). */
   consolePath: string;
-  /** Console baud rate of a serial board. */
+  /** Console baud rate of a serial board (and of a TCP board: the rate its bytes move at). */
   baud?: number;
+  /** Where a board with a TCP transport serves its console (the port chosen when the rig said 0). */
+  tcpAddress?: TcpTransport;
   /** MQTT topic prefix of a board with an MQTT transport. */
   mqttTopic?: string;
   board: SimBoard;
@@ -124,8 +134,10 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
   if (!ownedFlashDir) mkdirSync(flashDir, { recursive: true });
   const started: SimFleetBoard[] = [];
   const links: { port: string; target: string }[] = [];
+  const tcpPorts: SimTcpPort[] = [];
 
   const stop = async (): Promise<void> => {
+    await Promise.all(tcpPorts.map((p) => p.close()));
     await Promise.all(started.map((b) => b.board.stop()));
     for (const l of links) {
       try {
@@ -152,6 +164,7 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
     const results = await Promise.allSettled(chosen.map(async (cfg): Promise<SimFleetBoard> => {
       const sim = cfg.simulated!;
       const serial = cfg.transport.serial;
+      const tcp = cfg.transport.tcp;
       const mqtt = cfg.transport.mqtt;
       const creds = mqtt?.credentials;
       const board = await SimBoard.start({
@@ -161,6 +174,7 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
         faults: [...sim.faults, ...faultsFor(cfg.id, options.faults ?? [])],
         flashPath: path.join(flashDir, `${cfg.id}.flash`),
         ...(serial ? { serial: { baud: serial.baud, console: serial.reset === 'usb-jtag' ? 'usb-jtag' as const : 'uart' as const } } : {}),
+        ...(!serial && tcp ? { serial: { baud: TCP_CONSOLE_BAUD, console: 'uart' as const } } : {}),
         ...(mqtt && brokerUrl ? {
           mqtt: {
             url: brokerUrl, topic: mqtt.topic, protocolVersion: broker ? 4 as const : 5 as const,
@@ -183,6 +197,12 @@ export async function startSimFleet(options: SimFleetOptions): Promise<SimFleet>
           links.push({ port: serial.port, target: board.path });
           entry.ptyPath = serial.port;
         }
+      }
+      if (tcp) {
+        const port = await SimTcpPort.start({ board: cfg.id, consolePath: board.path, wire: board.rom.wire, host: tcp.host, port: tcp.port });
+        tcpPorts.push(port);
+        entry.tcpAddress = port.address;
+        entry.baud = serial?.baud ?? TCP_CONSOLE_BAUD;
       }
       if (mqtt) entry.mqttTopic = mqtt.topic;
       return entry;

@@ -133,6 +133,20 @@ describe('SerialWire', () => {
     expect((await ok).bytes.toString()).toBe('SYNC');
   });
 
+  it('with a host end that has no rate (a raw TCP port), runs at the board\'s rate and never garbles', async () => {
+    const { wire, port } = await line(9600);
+    wire.setHostFollowsBoard(true);
+    expect(wire.effectiveBaud()).toBe(9600); // the board follows its host (the ROM autobauding): the device's rate
+    wire.setBoardBaud(921600);
+    expect(wire.effectiveBaud()).toBe(921600);
+    const arrived = collect(port, 480); // 5.2 ms at 921600, 500 ms at the device's 9600
+    wire.write(Buffer.alloc(480, 0x55));
+    const { bytes, ms } = await arrived;
+    expect(bytes.equals(Buffer.alloc(480, 0x55))).toBe(true);
+    expect(ms).toBeLessThan(250);
+    expect(wire.stats.baudMismatchBytes).toBe(0);
+  });
+
   it('rejects fault probabilities outside [0, 1] with a TypeError naming the option', () => {
     const pty = openPty();
     try {

@@ -200,6 +200,7 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   private closed = false;
   private paused = false;
   private boardBaud: number | undefined;
+  private hostFollows = false;
   private readonly counters: WireStats = { bytesToBoard: 0, bytesToHost: 0, droppedBytes: 0, corruptedBytes: 0, baudMismatchBytes: 0 };
   private readonly toBoard: Lane;
   private readonly toHost: Lane;
@@ -330,6 +331,17 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
     return this.boardBaud;
   }
 
+  /**
+   * The host end has no rate of its own: a raw TCP serial port (harness/sim/tcp-port.ts), like the
+   * byte pipe of QEMU's `-serial tcp:`. The line then runs at the board's UART rate whatever the
+   * device's termios says (the device's rate only while the board follows its host: the ROM
+   * autobauding), and no rate mismatch can garble it - so esptool's CHANGE_BAUDRATE needs no host
+   * side, as on an emulated board.
+   */
+  setHostFollowsBoard(on: boolean): void {
+    this.hostFollows = on;
+  }
+
   get throttled(): boolean {
     return this.throttleOn;
   }
@@ -338,8 +350,9 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
     this.throttleOn = on;
   }
 
-  /** The rate the line runs at now: the host's setting, or the fallback when it set none we know. */
+  /** The rate the line runs at now: the host's setting (the board's, when the host follows it), or the fallback when it set none we know. */
   effectiveBaud(): number {
+    if (this.hostFollows && this.boardBaud !== undefined && !this.closed) return this.boardBaud;
     const b = this.closed ? -1 : this.end.baudRate();
     return b > 0 ? b : this.fallbackBaud;
   }
@@ -428,7 +441,7 @@ export class SerialWire extends EventEmitter<SerialWireEvents> {
   }
 
   private applyFaults(bytes: Uint8Array, dir: 'to-board' | 'to-host'): Uint8Array {
-    if (this.boardBaud !== undefined && Math.abs(this.effectiveBaud() - this.boardBaud) > 0.05 * this.boardBaud) {
+    if (this.boardBaud !== undefined && !this.hostFollows && Math.abs(this.effectiveBaud() - this.boardBaud) > 0.05 * this.boardBaud) {
       this.counters.baudMismatchBytes += bytes.length;
       // What a UART sampling at the wrong rate makes of a byte: unrelated bits (framing errors).
       return bytes.map((b, i) => (b * 167 + i * 89 + 0x5a) & 0xff);

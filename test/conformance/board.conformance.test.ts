@@ -1,7 +1,7 @@
 /**
  * ONE conformance suite for the board protocol, run over every link (CONVENTIONS.md, MQTT.js: the
- * same suite re-run for every transport): a PTY serial link, MQTT through the embedded aedes
- * broker (3.1.1) and MQTT 5 through a real mosquitto with passwords and an ACL (targets.ts), each
+ * same suite re-run for every transport): a PTY serial link, a raw TCP serial port, MQTT through
+ * the embedded aedes broker (3.1.1) and MQTT 5 through a real mosquitto with passwords and an ACL (targets.ts), each
  * against a simulated ESP32-S3 driven through the lab's `BoardSession`. Outputs are compared with
  * the lab's host interpreter byte for byte. Mosquitto missing fails the suite with the command
  * that installs it.
@@ -97,8 +97,11 @@ describe.each(TARGETS)('board protocol conformance over $name', (target) => {
     expect(id.rxWindow).toBeGreaterThanOrEqual(1);
     expect(id.appSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(id.mac).toMatch(/^7c:df:a1(:[0-9a-f]{2}){3}$/);
-    expect(s.link).toBe(target.kind);
-    if (target.kind === 'serial') {
+    expect(s.connection.kind).toBe(target.kind);
+    // The journal knows serial and MQTT: a TCP serial port carries the board's UART, so it is serial there.
+    expect(s.link).toBe(target.kind === 'mqtt' ? 'mqtt' : 'serial');
+    if (target.kind === 'tcp') expect(s.address).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    if (target.kind !== 'mqtt') {
       // The boot log came through the same byte stream as the frames, as lines.
       expect(lines.some((l) => l.startsWith('ESP-ROM:esp32s3'))).toBe(true);
       expect(lines.some((l) => l.includes('cpu_start'))).toBe(true);

@@ -2,7 +2,8 @@
  * A noisy line (corrupted bytes, seeded), with the session's `resendDamaged`: a request the board got damaged is answered BAD_FRAME
  * and sent again, a damaged reply fails its request at once and a repeatable one is sent again,
  * a chunked upload resumes where the board says it is - and the results are still exact, with no
- * reset. Serial: both directions. MQTT: replies only, because a damaged command message is
+ * reset. Serial, on a PTY or behind a TCP serial port (the noise is on the board's UART, which
+ * ser2net or the emulator forwards as it is): both directions. MQTT: replies only, because a damaged command message is
  * dropped by the board without an answer (PROTOCOL.md section 6: a message must be exactly one
  * valid frame), which only a timeout can tell; TCP does not damage bytes, a broken bridge would.
  */
@@ -13,13 +14,14 @@ import { valuesOf } from '../../harness/lab/tensor-bytes.js';
 import { sha256Hex } from '../../harness/protocol/index.js';
 import { Interpreter } from '../../harness/tflite/interpreter.js';
 import { readModel } from '../../harness/tflite/reader.js';
-import { aedesTarget, ptyTarget, type ConformanceRig } from './targets.js';
+import { aedesTarget, ptyTarget, tcpTarget, type ConformanceRig } from './targets.js';
 
 const model = new Uint8Array(readFileSync(new URL('../../models/demo/fashion_cnn_int8.tflite', import.meta.url)));
 const T = 10_000;
 
 const lines = [
   { target: ptyTarget, direction: 'both' as const },
+  { target: tcpTarget, direction: 'both' as const },
   { target: aedesTarget, direction: 'to-host' as const },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The links the conformance suite runs over, each against one simulated ESP32-S3 started in this
- * process: a PTY at 921600 baud, MQTT through the embedded aedes broker (MQTT 3.1.1), and MQTT 5
- * through a real mosquitto with passwords and an ACL.
+ * process: a PTY at 921600 baud, a raw TCP serial port (the link an emulated board or ser2net
+ * gives), MQTT through the embedded aedes broker (MQTT 3.1.1), and MQTT 5 through a real mosquitto
+ * with passwords and an ACL.
  */
 import type { BoardConfig, Rigs, SimulatedFault } from '../../harness/config/types.js';
 import { BoardSession } from '../../harness/boards/session.js';
@@ -27,7 +28,7 @@ export interface ConformanceRig {
 
 export interface ConformanceTarget {
   name: string;
-  kind: 'serial' | 'mqtt';
+  kind: 'serial' | 'tcp' | 'mqtt';
   broker?: 'aedes' | 'mosquitto';
   /** Starts the board (with `faults`, e.g. a noisy line) and whatever broker the link needs. */
   start(faults?: SimulatedFault[]): Promise<ConformanceRig>;
@@ -44,7 +45,7 @@ function rigsFor(transport: BoardConfig['transport'], mqttUrl: string, faults: S
   };
 }
 
-async function rigOf(rigs: Rigs, transport: 'serial' | 'mqtt', mosquitto?: Mosquitto): Promise<ConformanceRig> {
+async function rigOf(rigs: Rigs, transport: ConformanceTarget['kind'], mosquitto?: Mosquitto): Promise<ConformanceRig> {
   let fleet: SimFleet;
   try {
     fleet = await startSimFleet({ rigs, timeScale: TIME_SCALE });
@@ -72,6 +73,18 @@ export const ptyTarget: ConformanceTarget = {
   name: `serial (PTY, ${SERIAL_BAUD} baud)`,
   kind: 'serial',
   start: (faults) => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded', faults), 'serial'),
+};
+
+/**
+ * The board's UART on a TCP port the fleet picks ("127.0.0.1:0"), as ser2net or QEMU's `-serial
+ * tcp:` serve it. The rig also gives the board a serial transport at SERIAL_BAUD only so that its
+ * UART runs at the PTY target's rate (a board on TCP alone runs at ESP-IDF's default 115200, which
+ * makes this suite take 40 s instead of 6); the session talks over TCP.
+ */
+export const tcpTarget: ConformanceTarget = {
+  name: `TCP serial port (127.0.0.1:0, ${SERIAL_BAUD} baud)`,
+  kind: 'tcp',
+  start: (faults) => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' }, tcp: { host: '127.0.0.1', port: 0 } }, 'embedded', faults), 'tcp'),
 };
 
 export const aedesTarget: ConformanceTarget = {
@@ -103,4 +116,4 @@ export const mosquittoTarget: ConformanceTarget = {
   },
 };
 
-export const TARGETS: readonly ConformanceTarget[] = [ptyTarget, aedesTarget, mosquittoTarget];
+export const TARGETS: readonly ConformanceTarget[] = [ptyTarget, tcpTarget, aedesTarget, mosquittoTarget];

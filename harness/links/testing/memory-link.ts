@@ -36,7 +36,7 @@ export class MemoryLink extends EventEmitter<LinkEvents> implements Link {
     super();
     this.kind = options.kind ?? 'serial';
     this.board = options.board ?? 'mem-1';
-    this.address = this.kind === 'serial' ? `/dev/mem/${this.board}` : `lab/${this.board}`;
+    this.address = { serial: `/dev/mem/${this.board}`, tcp: `tcp://mem.${this.board}:1`, mqtt: `lab/${this.board}` }[this.kind];
     this.helloOnReconnect = this.kind === 'mqtt';
   }
 

@@ -1,9 +1,11 @@
 /**
  * A minimal protocol client for the simulator's own tests: opens a board's device path with
- * serialport, decodes everything with the protocol codec, keeps the board log, and sends requests.
+ * serialport (or connects to the raw TCP port a board serves its console on), decodes everything
+ * with the protocol codec, keeps the board log, and sends requests.
  * (The lab's real links and board sessions live in harness/links and harness/boards.)
  */
 import { once } from 'node:events';
+import net from 'node:net';
 import { SerialPort } from 'serialport';
 import {
   FrameDecoder, decodeMessage, encodeMessage, type Message, type MessageBody, type Request,
@@ -16,14 +18,35 @@ export class SimSerialClient {
   private nextId = 1;
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly port: SerialPort) {
-    port.on('data', (chunk: Buffer) => this.push(chunk));
+  private constructor(
+    source: { on(event: 'data', listener: (chunk: Buffer) => void): unknown },
+    private readonly end: { write(bytes: Buffer): void; close(): Promise<void> },
+  ) {
+    source.on('data', (chunk: Buffer) => this.push(chunk));
   }
 
   static async open(path: string, baudRate: number): Promise<SimSerialClient> {
     const port = new SerialPort({ path, baudRate });
     await once(port, 'open');
-    return new SimSerialClient(port);
+    return new SimSerialClient(port, {
+      write: (bytes) => port.write(bytes),
+      close: () => new Promise((r) => (port.isOpen ? port.close(() => r()) : r())),
+    });
+  }
+
+  /** The console a board serves on TCP (SimFleetBoard.tcpAddress). */
+  static async connect(address: { host: string; port: number }): Promise<SimSerialClient> {
+    const socket = net.createConnection(address);
+    await once(socket, 'connect');
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    return new SimSerialClient(socket, {
+      write: (bytes) => socket.write(bytes),
+      close: () => new Promise((r) => {
+        if (socket.destroyed) r();
+        else socket.once('close', () => r()).destroy();
+      }),
+    });
   }
 
   /** Bytes as they arrived, decoded (exposed so fuzz tests can feed the same decoder). */
@@ -65,7 +88,7 @@ export class SimSerialClient {
   }
 
   writeRaw(bytes: Uint8Array): void {
-    this.port.write(Buffer.from(bytes));
+    this.end.write(Buffer.from(bytes));
   }
 
   /** Send a request and collect its replies up to the final one. */
@@ -84,6 +107,6 @@ export class SimSerialClient {
   }
 
   close(): Promise<void> {
-    return new Promise((r) => (this.port.isOpen ? this.port.close(() => r()) : r()));
+    return this.end.close();
   }
 }
