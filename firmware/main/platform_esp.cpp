@@ -12,6 +12,7 @@
 #include "esp_log.h"
 #include "esp_mac.h"
 #include "esp_ota_ops.h"
+#include "esp_rom_sys.h"
 #include "esp_system.h"
 #include "esp_timer.h"
 #include "sdkconfig.h"
@@ -105,6 +106,12 @@ EspPlatform::EspPlatform() {
            static_cast<unsigned>(chip.cores), static_cast<unsigned>(cpuHz() / 1000000u),
            static_cast<unsigned>(identity_.flashSize / 1024), static_cast<unsigned>(identity_.psramSize / 1024),
            static_cast<unsigned>(imageSize_), modelPartition_ != nullptr ? "found" : "missing");
+  const uint32_t registers = clockTreeCpuHz();
+  if (registers != cpuHz()) {
+    // Seen on Espressif's QEMU: say it once at boot rather than report a wrong clock.
+    ESP_LOGW(TAG, "the clock registers read %u MHz, the startup code set %u MHz (an emulator that does not model the clock tree?): reporting %u MHz",
+             static_cast<unsigned>(registers / 1000000u), static_cast<unsigned>(cpuHz() / 1000000u), static_cast<unsigned>(cpuHz() / 1000000u));
+  }
 }
 
 uint32_t EspPlatform::cycleCount() {
@@ -115,6 +122,16 @@ uint32_t EspPlatform::cycleCount() {
 uint64_t EspPlatform::microseconds() { return static_cast<uint64_t>(esp_timer_get_time()); }
 
 uint32_t EspPlatform::cpuHz() {
+  // The clock the startup code set (rtc_clk_cpu_freq_set_config records it as the ROM's ticks per
+  // microsecond): the rate the cycle counter runs at, and what ESP-IDF itself uses for esp_clk_cpu_freq()
+  // and esp_rom_delay_us() - the "cpu freq: 240000000 Hz" line of the boot log. Not the clock tree's
+  // register readback (esp_clk_tree_src_get_freq_hz(SOC_MOD_CLK_CPU)): on silicon both agree, but an
+  // emulator that does not model the SYSTEM clock registers (Espressif's QEMU) reads back the reset
+  // value, and the board then reported 80 MHz while running its 240 MHz build.
+  return esp_rom_get_cpu_ticks_per_us() * 1000000u;
+}
+
+uint32_t EspPlatform::clockTreeCpuHz() {
   uint32_t hz = 0;
   if (esp_clk_tree_src_get_freq_hz(SOC_MOD_CLK_CPU, ESP_CLK_TREE_SRC_FREQ_PRECISION_CACHED, &hz) != ESP_OK) return 0;
   return hz;

@@ -25,6 +25,9 @@ class EspPlatform final : public hil::Platform {
   void restart(ResetMode mode) override;
 
  private:
+  /** The CPU clock as the clock tree's registers read back (cross-checked against cpuHz() at boot). */
+  static uint32_t clockTreeCpuHz();
+
   BoardIdentity identity_;
   uint32_t imageSize_ = 0;
   const esp_partition_t* modelPartition_ = nullptr;

@@ -111,7 +111,7 @@ describe('loadRigs: a lab with real, networked and simulated boards', () => {
 describe('loadScenario', () => {
   it('loads every feature of the format with defaults applied', () => {
     const s = loadScenario(good('scenario-full.json'));
-    expect(s.matrix.firmware).toEqual([{ variant: 'reference' }, { variant: 'esp-nn' }, { variant: 'esp-nn-1.2.6' }]);
+    expect(s.matrix.firmware).toEqual([{ variant: 'reference' }, { variant: 'esp-nn' }, { variant: 'esp-nn-1.2.3' }]);
     expect(s.matrix.model[0]).toEqual({
       id: 'tiny', path: '../models/tiny.tflite', file: path.join(testdata, 'models', 'tiny.tflite'),
       io: { input: 0, output: 0 }, storage: 'psram', labels: { names: ['zero', 'one'] },

@@ -175,29 +175,24 @@ export function loadRigs(filePath: string): Rigs {
     if (b.psramBytes !== undefined) board.psramBytes = b.psramBytes;
     if (b.flashBytes !== undefined) board.flashBytes = b.flashBytes;
 
-    if (b.simulated) {
-      const profile = SIMULATED_PROFILES[b.simulated.profile];
+    // A simulated or emulated board's memory is its profile's: a size written beside it must agree.
+    const takeProfileMemory = (kind: 'simulated' | 'emulated', name: string, profile: { psramBytes: number; flashBytes: number }): void => {
       for (const [field, want] of [['psramBytes', profile.psramBytes], ['flashBytes', profile.flashBytes]] as const) {
         const given = b[field];
         if (given !== undefined && given !== want) {
-          throw fail(`${at}/${field}`, `${given} contradicts simulated profile "${b.simulated.profile}" (${want / MiB} MiB = ${want}; remove ${field} or pick another profile)`);
+          throw fail(`${at}/${field}`, `${given} contradicts ${kind} profile "${name}" (${want / MiB} MiB = ${want}; remove ${field} or pick another profile)`);
         }
       }
       board.psramBytes = profile.psramBytes;
       board.flashBytes = profile.flashBytes;
+    };
+    if (b.simulated) {
+      takeProfileMemory('simulated', b.simulated.profile, SIMULATED_PROFILES[b.simulated.profile]);
       b.simulated.faults.forEach((f, k) => checkFault(f, `${at}/simulated/faults/${k}`, fail));
       board.simulated = { profile: b.simulated.profile, seed: b.simulated.seed, faults: b.simulated.faults };
     }
     if (b.emulated) {
-      const profile = EMULATED_PROFILES[b.emulated.profile];
-      for (const [field, want] of [['psramBytes', profile.psramBytes], ['flashBytes', profile.flashBytes]] as const) {
-        const given = b[field];
-        if (given !== undefined && given !== want) {
-          throw fail(`${at}/${field}`, `${given} contradicts emulated profile "${b.emulated.profile}" (${want / MiB} MiB = ${want}; remove ${field} or pick another profile)`);
-        }
-      }
-      board.psramBytes = profile.psramBytes;
-      board.flashBytes = profile.flashBytes;
+      takeProfileMemory('emulated', b.emulated.profile, EMULATED_PROFILES[b.emulated.profile]);
       const flashFile = b.emulated.flashFile !== undefined ? resolveFrom(file, b.emulated.flashFile) : defaultEmulatedFlashFile(b.id);
       const other = seen.flashFile.get(flashFile);
       if (other) throw fail(`${at}/emulated/flashFile`, `${flashFile} is also board "${other}"'s flash (each emulated board needs its own file)`);

@@ -3,7 +3,12 @@
  * firmware/build/<id>/ with its own sdkconfig, dependency lock and flasher_args.json.
  *
  * Build id (the same rule as harness/lab/plan.ts buildId): the variant name for the default clock
- * (240 MHz, set by firmware/sdkconfig.defaults), "<variant>-<mhz>mhz" for another clock.
+ * (240 MHz, set by firmware/sdkconfig.defaults), "<variant>-<mhz>mhz" for another clock, and a
+ * "-qemu" suffix for a build made for emulated boards (`--for qemu`, see BUILD_TARGETS).
+ *
+ * Components come from the component registry, or from a local folder of their sources
+ * (`--components <dir>` / HIL_COMPONENTS_DIR, e.g. the esp-kit's): firmware/CMakeLists.txt turns
+ * that folder into a local registry mirror for the component manager.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +23,16 @@ export const CPU_MHZ = [80, 160, 240] as const;
 export type BuildCpuMHz = (typeof CPU_MHZ)[number];
 /** firmware/sdkconfig.defaults sets CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_240 (FACTS.md: IDF's own default is 160). */
 export const DEFAULT_CPU_MHZ: BuildCpuMHz = 240;
+
+/**
+ * What a build is made for. `board`: ESP32-S3 silicon (firmware/sdkconfig.defaults as is).
+ * `qemu`: Espressif's QEMU (emulated boards, harness/emu): the same variant with
+ * variants/fragments/qemu.sdkconfig applied last - DIO flash, because QEMU's esp32s3 SPI flash
+ * model cannot run a QIO build (that fragment says why) - in its own directory "<id>-qemu".
+ */
+export const BUILD_TARGETS = ['board', 'qemu'] as const;
+export type BuildTarget = (typeof BUILD_TARGETS)[number];
+export const QEMU_FRAGMENT = 'variants/fragments/qemu.sdkconfig';
 
 /** What a build needs from a firmware variant file (firmware/variants/<name>.json). */
 export interface BuildVariant {
@@ -35,6 +50,9 @@ export interface BuildPlan {
   kernelBackend: 'reference' | 'esp-nn';
   espNn: string;
   cpuMHz: BuildCpuMHz;
+  target: BuildTarget;
+  /** Local component sources (espressif__<name>-<version>/), or undefined for the component registry. */
+  componentsDir?: string;
   firmwareDir: string;
   buildDir: string;
   /** SDKCONFIG_DEFAULTS, relative to firmware/ (ESP-IDF resolves them against the project dir). */
@@ -43,13 +61,24 @@ export interface BuildPlan {
   args: string[];
 }
 
-export function firmwareBuildId(variant: string, cpuMHz: BuildCpuMHz): string {
-  return cpuMHz === DEFAULT_CPU_MHZ ? variant : `${variant}-${cpuMHz}mhz`;
+export function firmwareBuildId(variant: string, cpuMHz: BuildCpuMHz, target: BuildTarget = 'board'): string {
+  const id = cpuMHz === DEFAULT_CPU_MHZ ? variant : `${variant}-${cpuMHz}mhz`;
+  return target === 'qemu' ? qemuBuildId(id) : id;
 }
 
-/** The esp-nn pins main/idf_component.yml offers (its `"$HIL_ESP_NN_VERSION == x"` clauses). */
-export function espNnPins(manifestText: string): string[] {
-  return [...manifestText.matchAll(/"\$HIL_ESP_NN_VERSION == (\d+\.\d+\.\d+)"/g)].map((m) => m[1]);
+/** The directory of the QEMU build of a board build id ("esp-nn" -> "esp-nn-qemu"). */
+export function qemuBuildId(buildId: string): string {
+  return `${buildId}-qemu`;
+}
+
+/** The esp-tflite-micro version main/idf_component.yml pins (`espressif/esp-tflite-micro: "x.y.z"`). */
+export function tflmPin(manifestText: string): string | undefined {
+  return /espressif\/esp-tflite-micro: "(\d+\.\d+\.\d+)"/.exec(manifestText)?.[1];
+}
+
+/** The folder of one component's sources in a components folder (the layout the esp-kit ships). */
+export function componentSourceDir(componentsDir: string, name: string, version: string): string {
+  return path.join(componentsDir, `espressif__${name}-${version}`);
 }
 
 /** Parses `CONFIG_X=value` lines of sdkconfig fragments (later files win; `# CONFIG_X is not set` = n). */
@@ -67,12 +96,23 @@ export function readSdkconfigLines(texts: readonly string[]): Map<string, string
   return out;
 }
 
+export interface PlanOptions {
+  cpuMHz?: BuildCpuMHz;
+  target?: BuildTarget;
+  /** A folder of component sources (`--components`, HIL_COMPONENTS_DIR); undefined = the registry. */
+  componentsDir?: string;
+  firmwareDir?: string;
+}
+
 /**
- * The build plan of one variant at one clock. Checks what idf.py would only find late (or never):
- * missing fragments, an esp-nn pin the manifest does not offer, fragments that contradict the
- * variant's kernel backend.
+ * The build plan of one variant at one clock, for one target. Checks what idf.py would only find
+ * late (or never): missing fragments, fragments that contradict the variant's kernel backend, and
+ * a components folder without the sources the build pins.
  */
-export function planBuild(variant: BuildVariant, cpuMHz: BuildCpuMHz = DEFAULT_CPU_MHZ, firmwareDir = repoFirmwareDir): BuildPlan {
+export function planBuild(variant: BuildVariant, options: PlanOptions = {}): BuildPlan {
+  const cpuMHz = options.cpuMHz ?? DEFAULT_CPU_MHZ;
+  const target = options.target ?? 'board';
+  const firmwareDir = options.firmwareDir ?? repoFirmwareDir;
   const label = `firmware/variants/${variant.name}.json`;
   const texts: string[] = [];
   variant.sdkconfig.forEach((fragment, i) => {
@@ -90,15 +130,24 @@ export function planBuild(variant: BuildVariant, cpuMHz: BuildCpuMHz = DEFAULT_C
   if (variant.kernelBackend === 'esp-nn' && ansiC) {
     throw new LabError('firmware', `${label}: kernelBackend "esp-nn" but its fragments set CONFIG_NN_ANSI_C=y (use variants/esp-nn.sdkconfig).`);
   }
-  const manifest = readFileSync(path.join(firmwareDir, 'main', 'idf_component.yml'), 'utf8');
-  const pins = espNnPins(manifest);
-  if (!pins.includes(variant.espNn)) {
-    throw new LabError('firmware', `${label}: /espNn ${variant.espNn} is not a pin in firmware/main/idf_component.yml (pins: ${pins.join(', ')}); add a \`matches\` clause for it there (firmware/README.md, "Pinning another esp-nn").`);
+  let componentsDir: string | undefined;
+  if (options.componentsDir !== undefined && options.componentsDir !== '') {
+    componentsDir = path.resolve(options.componentsDir);
+    const manifest = readFileSync(path.join(firmwareDir, 'main', 'idf_component.yml'), 'utf8');
+    const tflm = tflmPin(manifest);
+    if (tflm === undefined) throw new LabError('firmware', 'firmware/main/idf_component.yml does not pin espressif/esp-tflite-micro to one version ("x.y.z").');
+    for (const [name, version] of [['esp-tflite-micro', tflm], ['esp-nn', variant.espNn]] as const) {
+      const dir = componentSourceDir(componentsDir, name, version);
+      if (!existsSync(path.join(dir, 'CMakeLists.txt'))) {
+        throw new LabError('firmware', `${label}: the components folder ${componentsDir} has no ${path.basename(dir)}/ (${name} ${version} sources): add it there, or build without --components / HIL_COMPONENTS_DIR to use the component registry.`);
+      }
+    }
   }
-  const id = firmwareBuildId(variant.name, cpuMHz);
+  const id = firmwareBuildId(variant.name, cpuMHz, target);
   const buildDir = path.join(firmwareDir, 'build', id);
   const sdkconfigDefaults = ['sdkconfig.defaults', ...variant.sdkconfig];
   if (cpuMHz !== DEFAULT_CPU_MHZ) sdkconfigDefaults.push(`variants/fragments/cpu-${cpuMHz}mhz.sdkconfig`);
+  if (target === 'qemu') sdkconfigDefaults.push(QEMU_FRAGMENT);
   const args = [
     '-C', firmwareDir,
     '-B', buildDir,
@@ -107,8 +156,14 @@ export function planBuild(variant: BuildVariant, cpuMHz: BuildCpuMHz = DEFAULT_C
     '-D', `HIL_VARIANT=${variant.name}`,
     '-D', `HIL_ESP_NN_VERSION=${variant.espNn}`,
     '-D', 'IDF_TARGET=esp32s3',
+    // Always given (empty = the registry), so a build directory never keeps an earlier choice in
+    // its CMake cache.
+    '-D', `HIL_COMPONENTS_DIR=${componentsDir ?? ''}`,
   ];
-  return { id, variant: variant.name, kernelBackend: variant.kernelBackend, espNn: variant.espNn, cpuMHz, firmwareDir, buildDir, sdkconfigDefaults, args };
+  return {
+    id, variant: variant.name, kernelBackend: variant.kernelBackend, espNn: variant.espNn, cpuMHz, target,
+    ...(componentsDir !== undefined ? { componentsDir } : {}), firmwareDir, buildDir, sdkconfigDefaults, args,
+  };
 }
 
 /** Hash of everything that feeds the generated sdkconfig: the defaults files' contents, in order. */
@@ -149,6 +204,7 @@ export function prepareBuildDir(plan: BuildPlan): boolean {
     kernelBackend: plan.kernelBackend,
     espNn: plan.espNn,
     cpuMHz: plan.cpuMHz,
+    target: plan.target,
     sdkconfigDefaults: plan.sdkconfigDefaults,
     fingerprint,
   };

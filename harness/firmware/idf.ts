@@ -25,6 +25,8 @@ export interface IdfInstall {
   /** Absolute path of the idf.py found on PATH. */
   idfPy: string;
   version: IdfVersion;
+  /** ccache on PATH: builds then share compiled objects (see ccacheEnv). */
+  ccache?: string;
 }
 
 /** The environment lookups findIdf needs (injectable for tests). */
@@ -92,7 +94,29 @@ export function findIdf(idfEnv: IdfEnv = { env: process.env }): IdfInstall {
   if (version.major < MIN_IDF.major || (version.major === MIN_IDF.major && version.minor < MIN_IDF.minor)) {
     throw new LabError('firmware', `ESP-IDF ${formatIdfVersion(version)} at ${idfPath} is too old: the firmware needs ESP-IDF >= 5.1 (espressif/esp-tflite-micro requires it); install a newer one and run \`. $IDF_PATH/export.sh\`.`);
   }
-  return { idfPath, idfPy, version };
+  const ccache = findOnPath('ccache', idfEnv.env.PATH, isFile);
+  return { idfPath, idfPy, version, ...(ccache ? { ccache } : {}) };
+}
+
+/**
+ * The environment idf.py runs with. With ccache on PATH, ESP-IDF's ccache support is switched on
+ * (IDF_CCACHE_ENABLE, idf.py --ccache) and set up so that the variants' build directories share
+ * objects: the variants differ in a few Kconfig choices (kernel backend, clock, flash mode), so
+ * nearly every source preprocesses to the same text in each. CCACHE_BASEDIR makes the paths under
+ * firmware/ relative to each build directory (all build directories are at the same depth), and
+ * CCACHE_NOHASHDIR keeps the build directory out of the hash (debug info then names the first
+ * build directory that compiled an object). time_macros: ESP-IDF's app descriptor uses __DATE__
+ * and __TIME__. A user's own CCACHE_* settings win.
+ */
+export function idfEnv(idf: IdfInstall, firmwareDir: string | undefined, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (!idf.ccache) return env;
+  return {
+    IDF_CCACHE_ENABLE: '1',
+    ...(firmwareDir ? { CCACHE_BASEDIR: firmwareDir } : {}),
+    CCACHE_NOHASHDIR: 'true',
+    CCACHE_SLOPPINESS: 'time_macros',
+    ...env,
+  };
 }
 
 /** Runs idf.py with the given arguments; resolves with its exit code. */
@@ -104,7 +128,9 @@ export type IdfRunner = (idf: IdfInstall, args: readonly string[]) => Promise<nu
  */
 export const spawnIdf: IdfRunner = (idf, args) =>
   new Promise((resolve, reject) => {
-    const child = spawn(idf.idfPy, [...args], { stdio: ['inherit', 2, 2], env: process.env });
+    const at = args.indexOf('-C');
+    const firmwareDir = at >= 0 ? args[at + 1] : undefined;
+    const child = spawn(idf.idfPy, [...args], { stdio: ['inherit', 2, 2], env: idfEnv(idf, firmwareDir) });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });

@@ -26,16 +26,16 @@ afterEach(() => {
 });
 
 describe('size tool output', () => {
-  it('parses the ESP-IDF 5.x `--format json` summary (S3: IRAM and D/IRAM, no plain DRAM)', () => {
+  it('parses the ESP-IDF 5.x `--format json` summary of a real build (S3: one D/IRAM pool, split into code and data)', () => {
+    // testdata/size-json.json is what ESP-IDF v5.3.1 (esp-idf-size 1.6.1) printed for variant "dev" built with the esp-kit.
     expect(parseSizeJson(fixture('size-json.json'), 'size.json')).toEqual({
       format: 'json',
-      totalSize: 1220976,
-      flashCode: 812345,
-      flashData: 301234,
-      ram: [
-        { name: 'IRAM', used: 16379, total: 16384 },
-        { name: 'D/IRAM', used: 135882, total: 341760 },
-      ],
+      totalSize: 1159199,
+      flashCode: 853876,
+      flashData: 190865,
+      iram: 92727 + 1027,
+      dram: 20448 + 18048,
+      ram: [{ name: 'D/IRAM', used: 132250, total: 341760 }],
     });
   });
 
@@ -45,6 +45,8 @@ describe('size tool output', () => {
       totalSize: 1220976,
       flashCode: 812345,
       flashData: 301490,
+      iram: 72310 + 15352 + 1027,
+      dram: 45120 + 18452,
       ram: [
         { name: 'DIRAM', used: 135882, total: 341760 },
         { name: 'IRAM', used: 16379, total: 16384 },
@@ -97,7 +99,7 @@ describe('sizing a build', () => {
     for (const f of ['sdkconfig.defaults', 'partitions.csv', 'partitions-16mb.csv']) cpSync(path.join(repoFirmwareDir, f), path.join(fw, f));
     cpSync(path.join(repoFirmwareDir, 'variants'), path.join(fw, 'variants'), { recursive: true });
     cpSync(path.join(repoFirmwareDir, 'main', 'idf_component.yml'), path.join(fw, 'main', 'idf_component.yml'));
-    const plan = planBuild({ name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] }, 240, fw);
+    const plan = planBuild({ name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] }, { cpuMHz: 240, firmwareDir: fw });
     mkdirSync(plan.buildDir, { recursive: true });
     // What an idf.py build leaves: flasher_args.json naming the app image, the image, the sdkconfig.
     writeFileSync(path.join(plan.buildDir, 'flasher_args.json'), JSON.stringify({ app: { offset: '0x10000', file: 'hil_bench.bin', encrypted: 'false' } }));
@@ -110,12 +112,12 @@ describe('sizing a build', () => {
       return 0;
     });
     expect(calls).toEqual([[...plan.args, 'size', '--format', 'json', '--output-file', path.join(plan.buildDir, 'size.json')]]);
-    expect(size).toMatchObject({ build: 'esp-nn', imageBytes: 1221024, appPartitionBytes: 0x2f0000, totalSize: 1220976 });
+    expect(size).toMatchObject({ build: 'esp-nn', imageBytes: 1221024, appPartitionBytes: 0x2f0000, totalSize: 1159199 });
     expect(size.appPartitionUsed).toBeCloseTo(1221024 / 0x2f0000, 9);
   });
 
   it('says to build first when the variant was never built', async () => {
-    const plan = planBuild({ name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] }, 80, repoFirmwareDir);
+    const plan = planBuild({ name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] }, { cpuMHz: 80, firmwareDir: repoFirmwareDir });
     await expect(sizeFirmware(plan, idf5, async () => 0)).rejects.toThrow(
       `firmware esp-nn-80mhz is not built (no ${path.join(plan.buildDir, 'flasher_args.json')}): run \`hil firmware build --variant esp-nn --cpu-mhz 80\` first.`,
     );

@@ -7,7 +7,7 @@
  * total_size?, layout: [{name, total, used, free, parts}]}`). Both are parsed; the image size
  * also comes from the .bin itself and the partition it must fit in from the build's partition CSV.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LabError } from '../errors.js';
 import { DEFAULT_CPU_MHZ, type BuildPlan } from './build.js';
@@ -27,6 +27,14 @@ export interface SizeSummary {
   totalSize?: number;
   flashCode: number;
   flashData: number;
+  /**
+   * Internal RAM taken statically, split by use. On the S3, IRAM and DRAM are one pool (D/IRAM,
+   * 341,760 bytes for the app): code placed in RAM (`.text`, `.vectors`: IRAM_ATTR functions,
+   * interrupt vectors, FreeRTOS) and static data (`.data`, `.bss`, RAM `.rodata`) share it, and
+   * whatever neither takes is the heap a tensor arena in internal RAM comes from.
+   */
+  iram: number;
+  dram: number;
   /** RAM regions with a known total, in the tool's order. */
   ram: MemoryRegionUse[];
 }
@@ -65,6 +73,8 @@ export function parseSizeJson(text: string, label: string): SizeSummary {
     const ram: MemoryRegionUse[] = [];
     let flashCode = 0;
     let flashData = 0;
+    let iram = 0;
+    let dram = 0;
     obj.layout.forEach((entry, i) => {
       if (typeof entry !== 'object' || entry === null) {
         throw new LabError('firmware', `${label}: /layout/${i} is not a memory region object.`);
@@ -75,9 +85,15 @@ export function parseSizeJson(text: string, label: string): SizeSummary {
       const total = num(region, 'total', `${label} /layout/${i}`);
       if (name.startsWith('Flash Code')) flashCode += used;
       else if (name.startsWith('Flash Data')) flashData += used;
-      else ram.push({ name, used, total });
+      else {
+        ram.push({ name, used, total });
+        const parts = typeof region.parts === 'object' && region.parts !== null ? (region.parts as Record<string, { size?: unknown }>) : {};
+        const code = ['.text', '.vectors'].reduce((sum, k) => sum + (typeof parts[k]?.size === 'number' ? (parts[k].size as number) : 0), 0);
+        iram += code;
+        dram += used - code;
+      }
     });
-    const summary: SizeSummary = { format: 'json2', flashCode, flashData, ram };
+    const summary: SizeSummary = { format: 'json2', flashCode, flashData, iram, dram, ram };
     if (typeof obj.total_size === 'number') summary.totalSize = obj.total_size;
     return summary;
   }
@@ -93,11 +109,14 @@ export function parseSizeJson(text: string, label: string): SizeSummary {
       const total = typeof obj[totalKey] === 'number' ? (obj[totalKey] as number) : 0;
       if (total > 0) ram.push({ name, used: num(obj, usedKey, label), total });
     }
+    const opt = (key: string): number => (typeof obj[key] === 'number' ? (obj[key] as number) : 0);
     return {
       format: 'json',
       totalSize: num(obj, 'total_size', label),
       flashCode: num(obj, 'flash_code', label),
       flashData: num(obj, 'flash_rodata', label),
+      iram: opt('used_iram') + opt('diram_text') + opt('diram_vectors'),
+      dram: opt('used_dram') + opt('diram_data') + opt('diram_bss') + opt('diram_rodata') + opt('diram_other'),
       ram,
     };
   }
@@ -183,6 +202,16 @@ export async function sizeFirmware(plan: BuildPlan, idf: IdfInstall, runIdf: Idf
   }
   const summary = parseSizeJson(readFileSync(out, 'utf8'), out);
   return withImage(plan, summary, statSync(bin).size);
+}
+
+/** Where a build keeps its size report (read back by the lab for each run's firmware identity). */
+export const SIZE_REPORT_FILE = 'size-report.json';
+
+/** Writes `size` beside the build (firmware/build/<id>/size-report.json). */
+export function writeSizeReport(plan: BuildPlan, size: FirmwareSize): string {
+  const file = path.join(plan.buildDir, SIZE_REPORT_FILE);
+  writeFileSync(file, `${JSON.stringify(size, null, 2)}\n`);
+  return file;
 }
 
 /** Adds the image and the app partition it must fit in to a size summary. */
