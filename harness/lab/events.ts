@@ -244,6 +244,12 @@ export interface TrialAccuracyEvent extends EventBase {
     differingElements: number;
     /** Largest |board - host| in quantized steps (int8/uint8) or relative (float). */
     maxDifference: number;
+    /** Largest difference in quantized steps over the integer outputs (absent in older journals). */
+    maxStepDifference?: number;
+    /** Largest relative difference over the float outputs, within the tolerance or not (absent in older journals). */
+    maxRelativeDifference?: number;
+    /** Float elements not identical to the host's but within its tolerance (stats/accuracy.ts FLOAT_TOLERANCE). */
+    toleratedElements?: number;
   };
   simulated: boolean;
   provenance: Provenance;

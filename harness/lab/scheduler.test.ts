@@ -126,7 +126,7 @@ describe('runSchedule on healthy boards', () => {
       expect(a.labels).toEqual([0, 1, 2, 0, 1, 2]);
       expect(a.predictions).toHaveLength(6);
       expect(a.topK[0]).toHaveLength(3);
-      expect(a.bitExact).toEqual({ tensors: 6, differingTensors: 0, differingElements: 0, maxDifference: 0 });
+      expect(a.bitExact).toEqual({ tensors: 6, differingTensors: 0, differingElements: 0, maxDifference: 0, maxStepDifference: 0, maxRelativeDifference: 0, toleratedElements: 0 });
       // The pass's board time counts for the duty cycle: 6 inputs at the trial's median latency.
       const fin = of(events, 'trial.finished').find((e) => e.trial === a.trial)!;
       const us = samplesOf(events, a.trial).map((c) => c / 240).sort((x, y) => x - y);

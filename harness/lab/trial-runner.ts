@@ -310,7 +310,7 @@ export function accuracyEvent(trial: string, attempt: number, model: PreparedMod
   const acc = model.accuracy!;
   const predictions: number[] = [];
   const top: number[][] = [];
-  const bit = { tensors: 0, differingTensors: 0, differingElements: 0, maxDifference: 0 };
+  const bit = { tensors: 0, differingTensors: 0, differingElements: 0, maxDifference: 0, maxStepDifference: 0, maxRelativeDifference: 0, toleratedElements: 0 };
   for (let s = 0; s < acc.samples; s++) {
     const boardTensors: OutputTensor[] = [];
     const refTensors: OutputTensor[] = [];
@@ -325,7 +325,11 @@ export function accuracyEvent(trial: string, attempt: number, model: PreparedMod
     bit.tensors += r.tensors;
     bit.differingTensors += r.tensorsDiffering;
     bit.differingElements += r.elementsDiffering;
-    bit.maxDifference = Math.max(bit.maxDifference, r.maxStepDifference, r.maxRelativeDifference);
+    // Tolerated float differences are sized (maxRelativeDifference) but not counted as differing.
+    if (r.tensorsDiffering > 0) bit.maxDifference = Math.max(bit.maxDifference, r.maxStepDifference, r.maxRelativeDifference);
+    bit.maxStepDifference = Math.max(bit.maxStepDifference, r.maxStepDifference);
+    bit.maxRelativeDifference = Math.max(bit.maxRelativeDifference, r.maxRelativeDifference);
+    bit.toleratedElements += r.toleratedElements;
     const ranked = topK(boardTensors[model.io.output].data, TOP_K);
     predictions.push(ranked[0] ?? -1);
     top.push(ranked);

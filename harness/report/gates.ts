@@ -82,13 +82,32 @@ function fromResult(gate: ScenarioGate, variant: string, r: GateResult): GateVer
   return v;
 }
 
+type BitExactSize = NonNullable<VariantResults['bitExact']>['worst'];
+
+/** ", up to N quantized steps" / ", up to X% relative": the size of a difference, in the unit of its outputs. */
+export function differenceSize(worst: BitExactSize): string {
+  if (worst.differingTensors === 0) return '';
+  // Journals before the split carry only maxDifference (steps for integer outputs).
+  const steps = worst.maxStepDifference ?? (worst.maxRelativeDifference === undefined ? worst.maxDifference : 0);
+  const parts: string[] = [];
+  if (steps > 0) parts.push(`${steps} quantized step${steps === 1 ? '' : 's'}`);
+  if ((worst.maxRelativeDifference ?? 0) > 0) parts.push(`${Number(((worst.maxRelativeDifference ?? 0) * 100).toPrecision(3))}% relative`);
+  return parts.length > 0 ? `, up to ${parts.join(' and ')}` : '';
+}
+
+/** Float outputs that matched only within the float tolerance say so (they are not identical). */
+function toleratedNote(v: VariantResults): string {
+  const worst = v.bitExact?.worst;
+  if (!worst?.toleratedElements) return '';
+  return ` (float outputs within tolerance, not identical: up to ${Number(((worst.maxRelativeDifference ?? 0) * 100).toPrecision(3))}% relative)`;
+}
+
 /** `outputs.mismatches`: the worst trial's count of output tensors that differ from the host reference. */
 function mismatchGate(gate: ScenarioGate & { metric: 'outputs.mismatches'; max: number }, v: VariantResults): GateVerdict {
   const worst = v.bitExact?.worst;
   if (!worst) return verdict(gate, v.id, 'error', `${gate.metric}: no accuracy pass compared this variant's outputs with the host reference (give the scenario inputs.accuracy)`);
   const fail = worst.differingTensors > gate.max;
-  const size = worst.differingTensors > 0 ? `, up to ${worst.maxDifference} quantized step${worst.maxDifference === 1 ? '' : 's'}` : '';
-  const explanation = `${gate.metric} ${worst.differingTensors} of ${worst.tensors} output tensors differ from the host reference in the worst trial (${v.bitExact!.trialsNotExact} of ${v.bitExact!.trials} trials not bit-exact${size}), limit ${gate.max}: ${fail ? 'FAIL' : 'pass'}`;
+  const explanation = `${gate.metric} ${worst.differingTensors} of ${worst.tensors} output tensors differ from the host reference in the worst trial (${v.bitExact!.trialsNotExact} of ${v.bitExact!.trials} trials not bit-exact${differenceSize(worst)}), limit ${gate.max}: ${fail ? 'FAIL' : 'pass'}${toleratedNote(v)}`;
   const out = verdict(gate, v.id, fail ? 'fail' : 'pass', explanation);
   out.candidate = worst.differingTensors;
   return out;

@@ -128,6 +128,12 @@ export interface BitExactResult {
   differingElements: number;
   /** Largest difference in quantized steps (int) or relative (float). */
   maxDifference: number;
+  /** Largest difference in quantized steps over the integer outputs. */
+  maxStepDifference?: number;
+  /** Largest relative difference over the float outputs (tolerated ones included). */
+  maxRelativeDifference?: number;
+  /** Float elements not identical to the host's but within the float tolerance (not counted as differing). */
+  toleratedElements?: number;
 }
 
 export interface MemoryResults {

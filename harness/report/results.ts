@@ -165,6 +165,9 @@ function trialResults(record: TrialRecord, fallback: Provenance): TrialWork {
     result.bitExact = {
       bitExact: a.bitExact.differingTensors === 0, tensors: a.bitExact.tensors, differingTensors: a.bitExact.differingTensors,
       differingElements: a.bitExact.differingElements, maxDifference: a.bitExact.maxDifference,
+      ...(a.bitExact.maxStepDifference !== undefined ? { maxStepDifference: a.bitExact.maxStepDifference } : {}),
+      ...(a.bitExact.maxRelativeDifference !== undefined ? { maxRelativeDifference: a.bitExact.maxRelativeDifference } : {}),
+      ...(a.bitExact.toleratedElements !== undefined ? { toleratedElements: a.bitExact.toleratedElements } : {}),
     };
   }
   result.warmup.discarded = attempt.warmup.reduce((s, b) => s + b.length, 0);
@@ -366,7 +369,8 @@ export function buildRunResults(events: readonly LabEvent[], options: BuildOptio
       const digests = new Set(acc.map((w) => w.attempt!.accuracy!.outputDigest));
       v.accuracy = { top1: acc[0].result.accuracy!.top1, top5: acc[0].result.accuracy!.top5, classes: cm.classCount, confusion: cm.matrix, consistent: digests.size === 1 };
       if (digests.size > 1) vw.push(`outputs differ between trials (${digests.size} different output digests over ${acc.length} trials): the same model on the same inputs should give the same outputs`);
-      const worst = acc.map((w) => w.result.bitExact!).reduce((x, y) => (y.differingTensors > x.differingTensors ? y : x));
+      const worst = acc.map((w) => w.result.bitExact!).reduce((x, y) =>
+        (y.differingTensors > x.differingTensors || (y.differingTensors === x.differingTensors && (y.maxRelativeDifference ?? 0) > (x.maxRelativeDifference ?? 0)) ? y : x));
       v.bitExact = { trials: acc.length, trialsNotExact: acc.filter((w) => !w.result.bitExact!.bitExact).length, worst };
     }
     const mem = mine.filter((w) => w.result.status === 'passed' && w.result.memory);

@@ -123,6 +123,21 @@ describe('bitExactness', () => {
     expect(r.warnings[0]).toBe('2 of 2 output tensors differ from the host reference in 3 of 4 elements, up to 113 quantized steps and up to 20% relative');
   });
 
+  it('accepts float outputs within the float tolerance, says they are not identical, and keeps integers exact', () => {
+    // What the real firmware gave for the demo's float CNN in QEMU: softmax outputs 5.7e-6 relative off.
+    const host = [{ name: 'probs', dtype: 'float32' as const, data: Float32Array.from([0.9, 0.09, 0.01]) }];
+    const near = [{ ...host[0], data: Float32Array.from([0.9 * (1 + 5.7e-6), 0.09, 0.01]) }];
+    const r = bitExactness(near, host);
+    expect(r).toMatchObject({ bitExact: true, tensorsDiffering: 0, elementsDiffering: 0, toleratedElements: 1 });
+    expect(r.maxRelativeDifference).toBeGreaterThan(5e-6);
+    expect(r.warnings).toEqual([
+      '1 of 3 float output elements are not identical to the host reference but within the float tolerance (|board - host| <= 0.000001 + 0.00001 x |host|), up to 0.000570% relative: float kernels are not bit-exact across compilers and FPUs',
+    ]);
+    const far = bitExactness([{ ...host[0], data: Float32Array.from([0.9 * (1 + 1e-3), 0.09, 0.01]) }], host);
+    expect(far).toMatchObject({ bitExact: false, tensorsDiffering: 1, toleratedElements: 0 });
+    expect(bitExactness([{ ...ref[0], data: Int8Array.from([-113, 112]) }, ref[1]], ref).bitExact).toBe(false);
+  });
+
   it('reports a missing tensor or element instead of throwing', () => {
     const r = bitExactness([{ ...ref[0], data: Int8Array.from([-113]) }], ref);
     expect(r.tensorsDiffering).toBe(2);

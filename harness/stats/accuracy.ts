@@ -203,8 +203,21 @@ export interface TensorDifference {
   reference: number;
 }
 
+/**
+ * How close a float output must be to the host reference's (numpy.allclose's rule: |board - ref| <=
+ * absolute + relative * |ref|). Float kernels are not bit-exact across compilers and FPUs: TFLM's
+ * float kernels built for the S3 (GCC, the Xtensa FPU's fused multiply-add) and the lab's host
+ * interpreter (JavaScript doubles rounded to float32) sum in another order. Measured here on the real
+ * firmware in QEMU: the demo's float CNN differs by up to 5.7e-6 relative; the host interpreter and
+ * the TFLite runtime differ by up to 3.4e-6 (README). Integer outputs get no tolerance.
+ */
+export const FLOAT_TOLERANCE = { relative: 1e-5, absolute: 1e-6 } as const;
+
 export interface BitExactness {
-  /** True when every tensor matches element for element. */
+  /**
+   * True when every tensor matches: integer tensors element for element, float tensors within
+   * FLOAT_TOLERANCE (toleratedElements says how many float elements were not identical).
+   */
   bitExact: boolean;
   tensors: number;
   tensorsDiffering: number;
@@ -212,8 +225,10 @@ export interface BitExactness {
   elementsDiffering: number;
   /** Largest |board - reference| in quantized steps over the integer tensors (0 when equal). */
   maxStepDifference: number;
-  /** Largest |a - b| / max(|a|, |b|) over the float tensors (0 when equal). */
+  /** Largest |a - b| / max(|a|, |b|) over the float tensors (0 when equal), tolerated or not. */
   maxRelativeDifference: number;
+  /** Float elements that are not identical but within FLOAT_TOLERANCE (not counted as differing). */
+  toleratedElements: number;
   firstDifference?: TensorDifference;
   warnings: string[];
 }
@@ -225,10 +240,10 @@ function isInteger(t: TensorType): boolean {
 /**
  * Compares a board's output tensors with the host reference's (step 1/7), tensor by tensor in
  * order. Integer tensors must be equal value for value; the size of a difference is counted in
- * quantized steps (1 step = 1 LSB = one `scale` of the tensor). Float tensors must be equal too
- * (NaN equals NaN), with the relative difference as the size.
+ * quantized steps (1 step = 1 LSB = one `scale` of the tensor). Float tensors must be equal within
+ * `tolerance` (NaN equals NaN), with the relative difference as the size.
  */
-export function bitExactness(board: readonly OutputTensor[], reference: readonly OutputTensor[]): BitExactness {
+export function bitExactness(board: readonly OutputTensor[], reference: readonly OutputTensor[], tolerance: { relative: number; absolute: number } = FLOAT_TOLERANCE): BitExactness {
   const warnings: string[] = [];
   const r: BitExactness = {
     bitExact: true,
@@ -238,6 +253,7 @@ export function bitExactness(board: readonly OutputTensor[], reference: readonly
     elementsDiffering: 0,
     maxStepDifference: 0,
     maxRelativeDifference: 0,
+    toleratedElements: 0,
     warnings,
   };
   if (board.length !== reference.length) {
@@ -267,6 +283,11 @@ export function bitExactness(board: readonly OutputTensor[], reference: readonly
       const y = i < b.data.length ? b.data[i] : NaN;
       const equal = x === y || (!integer && Number.isNaN(x) && Number.isNaN(y) && i < a.data.length && i < b.data.length);
       if (equal) continue;
+      if (!integer && i < a.data.length && i < b.data.length && Math.abs(x - y) <= tolerance.absolute + tolerance.relative * Math.abs(y)) {
+        r.toleratedElements++;
+        r.maxRelativeDifference = Math.max(r.maxRelativeDifference, Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y)));
+        continue;
+      }
       differs = true;
       r.elementsDiffering++;
       if (!r.firstDifference) r.firstDifference = { tensor: t, ...(a.name !== undefined ? { name: a.name } : {}), index: i, board: x, reference: y };
@@ -282,6 +303,11 @@ export function bitExactness(board: readonly OutputTensor[], reference: readonly
     if (differs) r.tensorsDiffering++;
   }
   r.bitExact = r.tensorsDiffering === 0;
+  if (r.bitExact && r.toleratedElements > 0) {
+    warnings.push(
+      `${r.toleratedElements} of ${r.elements} float output elements are not identical to the host reference but within the float tolerance (|board - host| <= ${tolerance.absolute} + ${tolerance.relative} x |host|), up to ${fmt(r.maxRelativeDifference * 100, 3)}% relative: float kernels are not bit-exact across compilers and FPUs`,
+    );
+  }
   if (!r.bitExact) {
     const size: string[] = [];
     if (r.maxStepDifference > 0) size.push(`up to ${fmt(r.maxStepDifference)} quantized step${r.maxStepDifference === 1 ? '' : 's'}`);

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOG_HEAD } from '../collect.js';
+import { differenceSize } from '../gates.js';
 import { fmtB, fmtDuration, fmtFraction, fmtInterval, fmtP, fmtSignedPct, fmtUs, gateSummaryOf, EMULATED_BANNER, SIMULATED_BANNER } from '../format.js';
 import type { Comparison, GateVerdict, RunResults, TrialResults, VariantResults } from '../results-types.js';
 import { color, reportCharts, type ChartSpec } from './charts.js';
@@ -168,7 +169,7 @@ ${charts.has('accuracy') ? chartBox(charts.get('accuracy')!) : ''}
 <table><thead><tr><th>variant</th><th class="n">top-1</th><th class="n">95% CI</th><th class="n">top-5</th><th class="n">inputs</th><th>outputs vs host reference</th></tr></thead><tbody>
 ${vs.map((v) => html`<tr><td class="id">${labels.get(v.id) ?? v.id}</td><td class="n">${fmtFraction(v.accuracy!.top1.estimate)}</td>
 <td class="n">${fmtFraction(v.accuracy!.top1.lower)}-${fmtFraction(v.accuracy!.top1.upper)}</td><td class="n">${fmtFraction(v.accuracy!.top5.estimate)}</td><td class="n">${v.accuracy!.top1.total}</td>
-<td class="${v.bitExact && v.bitExact.trialsNotExact > 0 ? 'fail' : 'pass'}">${v.bitExact ? (v.bitExact.trialsNotExact === 0 ? `bit-exact in all ${v.bitExact.trials} trials` : `${v.bitExact.trialsNotExact} of ${v.bitExact.trials} trials differ: up to ${v.bitExact.worst.differingTensors} tensors, ${v.bitExact.worst.maxDifference} step(s)`) : '-'}${v.accuracy!.consistent ? '' : ' (outputs differ between trials)'}</td></tr>\n`)}
+<td class="${v.bitExact && v.bitExact.trialsNotExact > 0 ? 'fail' : 'pass'}">${v.bitExact ? (v.bitExact.trialsNotExact === 0 ? (v.bitExact.worst.toleratedElements ? `matches in all ${v.bitExact.trials} trials (float outputs within tolerance, up to ${Number(((v.bitExact.worst.maxRelativeDifference ?? 0) * 100).toPrecision(3))}% relative)` : `bit-exact in all ${v.bitExact.trials} trials`) : `${v.bitExact.trialsNotExact} of ${v.bitExact.trials} trials differ: up to ${v.bitExact.worst.differingTensors} tensors${differenceSize(v.bitExact.worst)}`) : '-'}${v.accuracy!.consistent ? '' : ' (outputs differ between trials)'}</td></tr>\n`)}
 </tbody></table>
 <div class="grid">${[...perModel.values()].map((v) => confusion(v))}</div></section>`;
 }
