@@ -13,7 +13,8 @@
  * so far; the caller marks the board failed and re-probes it - never half-known.
  */
 import { createHash } from 'node:crypto';
-import { ESPLoader, Transport, type FlashSizeValues } from 'esptool-js';
+import { Transport, type FlashSizeValues } from 'esptool-js';
+import { LabLoader } from './esp-loader.js';
 import { LabError, isLabError } from '../errors.js';
 import { parseTcpUrl } from '../links/tcp-connect.js';
 import { NodeWebSerialPort, lookupUsbIds, type WebSerialPortInfo } from './webserial-port.js';
@@ -68,6 +69,11 @@ export interface FlashBoardOptions {
   usbIds?: WebSerialPortInfo;
   /** Skip regions whose flash MD5 already matches (default true). */
   skipUnchanged?: boolean;
+  /**
+   * The board kind's reset into its app after flashing, instead of DTR/RTS or the RTC watchdog: an
+   * emulated board restarts QEMU on the same flash file (harness/emu). Called after the port closed.
+   */
+  restartAfter?: () => Promise<void>;
   /** Provided by the board-session layer: resolves with the hello the firmware sends after boot. */
   waitForHello?: () => Promise<BoardHello>;
   helloTimeoutMs?: number;
@@ -99,8 +105,8 @@ export interface FlashReport {
   baud: number;
   flashSize: FlashSize;
   regions: RegionReport[];
-  /** How the board was brought back to its app. */
-  reset: 'hard-reset' | 'watchdog' ;
+  /** How the board was brought back to its app ('restart': the board kind's own, `restartAfter`). */
+  reset: 'hard-reset' | 'watchdog' | 'restart';
   /** The identity the board reported, when a hello callback was given. */
   hello?: BoardHello;
   appElfSha256: string;
@@ -176,7 +182,7 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
     ? new NodeWebSerialTcpPort(tcp, { board })
     : new NodeWebSerialPort(options.port, { board, info: options.usbIds ?? (await lookupUsbIds(options.port)) });
   const transport = new LabTransport(port, log);
-  const loader = new ESPLoader({
+  const loader = new LabLoader({
     transport,
     baudrate: baud,
     romBaudrate: 115200,
@@ -271,24 +277,33 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
     progress({ phase });
     let reset: FlashReport['reset'];
     try {
-      // esptool S3 hard_reset(): clear the force-download bit first, or the chip comes back in the
-      // ROM loader (arduino-esp32 #6762) - it is exactly how our firmware entered download mode.
-      await loader.writeReg(S3.RTC_CNTL_OPTION1_REG, 0, S3.FORCE_DOWNLOAD_BOOT_MASK);
-      if (resetMode !== 'none' && !port.modemLinesUnavailable) {
-        await loader.after('hard_reset');
-        reset = 'hard-reset';
-      }
-      if (resetMode === 'none' || port.modemLinesUnavailable) {
-        // No modem line reaches the board (a PTY, or --reset none): reset it with the RTC watchdog,
-        // as esptool's ESP32S3ROM.watchdog_reset() does for boards on USB-OTG.
-        await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, S3.RTC_CNTL_WDT_WKEY);
-        await loader.writeReg(S3.RTC_CNTL_WDTCONFIG1_REG, 2000);
-        await loader.writeReg(S3.RTC_CNTL_WDTCONFIG0_REG, ((1 << 31) | (5 << 28) | (1 << 8) | 2) >>> 0);
-        // The watchdog is armed: the chip resets ~15 ms from now (2000 RTC slow-clock cycles). Re-locking
-        // the registers is a courtesy; on a slow host the reset can win the race and its answer never
-        // comes. That is the reset we asked for: the HELLO step checks that the app came up.
-        await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, 0).catch(() => {});
-        reset = 'watchdog';
+      if (options.restartAfter) {
+        // The board kind resets by restarting (an emulated board: QEMU has no reset lines, and after
+        // the stub the emulated chip is unusable until restarted): let go of the port first.
+        await transport.disconnect().catch(() => {});
+        connected = false;
+        await options.restartAfter();
+        reset = 'restart';
+      } else {
+        // esptool S3 hard_reset(): clear the force-download bit first, or the chip comes back in the
+        // ROM loader (arduino-esp32 #6762) - it is exactly how our firmware entered download mode.
+        await loader.writeReg(S3.RTC_CNTL_OPTION1_REG, 0, S3.FORCE_DOWNLOAD_BOOT_MASK);
+        if (resetMode !== 'none' && !port.modemLinesUnavailable) {
+          await loader.after('hard_reset');
+          reset = 'hard-reset';
+        }
+        if (resetMode === 'none' || port.modemLinesUnavailable) {
+          // No modem line reaches the board (a PTY, or --reset none): reset it with the RTC watchdog,
+          // as esptool's ESP32S3ROM.watchdog_reset() does for boards on USB-OTG.
+          await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, S3.RTC_CNTL_WDT_WKEY);
+          await loader.writeReg(S3.RTC_CNTL_WDTCONFIG1_REG, 2000);
+          await loader.writeReg(S3.RTC_CNTL_WDTCONFIG0_REG, ((1 << 31) | (5 << 28) | (1 << 8) | 2) >>> 0);
+          // The watchdog is armed: the chip resets ~15 ms from now (2000 RTC slow-clock cycles). Re-locking
+          // the registers is a courtesy; on a slow host the reset can win the race and its answer never
+          // comes. That is the reset we asked for: the HELLO step checks that the app came up.
+          await loader.writeReg(S3.RTC_CNTL_WDTWPROTECT_REG, 0).catch(() => {});
+          reset = 'watchdog';
+        }
       }
     } catch (e) {
       if (isLabError(e)) throw fail(e.message, e);

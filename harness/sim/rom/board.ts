@@ -189,6 +189,8 @@ export class SimRomBoard extends EventEmitter<SimRomBoardEvents> {
     const loader = new RomLoader(this.flash, this.registers, (payload) => this.wire.write(slipEncode(payload)));
     loader.on('exit', (how) => this.onLoaderExit(how));
     loader.on('trace', (line) => this.emit('trace', line));
+    // The ROM prints its panic as text on the same UART (no SLIP), then the chip is stuck until reset.
+    loader.on('panic', (text) => this.wire.write(new TextEncoder().encode(text)));
     loader.on('baud', (baud) => {
       this.wire.setBoardBaud(baud);
       this.emit('baud', baud);

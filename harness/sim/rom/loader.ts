@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { FLASH_SECTOR_SIZE, FlashRangeError, type SimFlash } from '../flash-memory.js';
 import { Inflater } from './inflater.js';
 import { buildResponse, checksum, Op, opName, parseRequest, RomError, StubError, words } from './protocol.js';
-import type { S3Registers } from './registers.js';
+import { LoadStoreFault, panicText, type S3Registers } from './registers.js';
 
 export type LoaderMode = 'rom' | 'stub';
 /** How the loader asks the board to leave: a software reset, or jump straight into the app. */
@@ -33,6 +33,8 @@ export interface RomLoaderEvents {
   stub: [];
   /** One line per command, for a board's debug log. */
   trace: [line: string];
+  /** The chip faulted (a read of an unmapped address): the ROM's panic text; the loader is silent until a reset. */
+  panic: [text: string];
 }
 
 export interface RomLoaderStats {
@@ -144,6 +146,12 @@ export class RomLoader extends EventEmitter<RomLoaderEvents> {
     try {
       await this.dispatch(req.op, req.data, req.checksum);
     } catch (e) {
+      if (e instanceof LoadStoreFault) {
+        this.emit('trace', `  -> ${e.message}: panic`);
+        this.close();
+        this.emit('panic', panicText(e.address));
+        return;
+      }
       if (!(e instanceof FlashRangeError)) throw e;
       this.fail(req.op, RomError.INVALID_PARAMETER, StubError.FAILED_SPI_OP);
     }

@@ -18,8 +18,12 @@
  *   `esp_restart()` to enter the ROM loader in-band; it lives in the RTC domain and survives resets,
  *   which is why esptool clears it in `hard_reset()` (arduino-esp32 #6762).
  * - GPIO_STRAP 0x60004038 bit 3: GPIO0 level at reset (1 = SPI boot).
- * Registers nobody models read as 0 - esptool-js's S3 class inherits ESP32 `getChipRevision`, which
- * reads ESP32 eFuse addresses (0x3ff5a00c...); 0 there makes it print "Chip Revision: 0" as it does.
+ * Registers nobody models read as 0. An address the S3 does not map at all faults, as on the chip:
+ * esptool-js 0.7's S3 class inherits the ESP32's `getChipRevision`, which reads ESP32 eFuse words at
+ * 0x3FF5A00C..., and the S3's real ROM (run in Espressif's QEMU) panics on that read - "Guru
+ * Meditation Error ... (LoadStoreError)", EXCVADDR 0x3ff5a00c - which esptool-js then sees as
+ * "Invalid head of packet (0x47)". This model used to answer 0 there, agreeing with the flasher's
+ * bug instead of the chip (harness/flash/esp-loader.ts has the flasher's fix).
  */
 
 export interface ChipProfile {
@@ -104,6 +108,7 @@ export class S3Registers {
 
   read(address: number): number {
     const a = address >>> 0;
+    if (!isMapped(a)) throw new LoadStoreFault(a);
     switch (a) {
       case Reg.CHIP_DETECT_MAGIC:
         return S3_CHIP_MAGIC;
@@ -204,4 +209,38 @@ export function macForBoard(name: string): number[] {
   let h = 0x811c9dc5;
   for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return [0x7c, 0xdf, 0xa1, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff];
+}
+
+/**
+ * The ESP32-S3's address map as the ROM loader's READ_REG sees it (ESP32-S3 TRM, "System and
+ * Memory": external memory through the caches, internal ROM / SRAM / RTC memory, peripherals).
+ * The ESP32's peripheral window at 0x3FF00000 is not among them.
+ */
+const S3_ADDRESS_MAP: ReadonlyArray<[number, number]> = [
+  [0x3c000000, 0x3e000000], // data bus: external flash / PSRAM through the cache
+  [0x3fc88000, 0x3fd00000], // internal SRAM (data bus)
+  [0x40000000, 0x40060000], // internal ROM
+  [0x40370000, 0x403e0000], // internal SRAM (instruction bus)
+  [0x42000000, 0x44000000], // instruction bus: external flash through the cache
+  [0x50000000, 0x50002000], // RTC slow memory
+  [0x60000000, 0x600d1000], // peripherals
+  [0x600fe000, 0x60100000], // RTC fast memory
+];
+
+export function isMapped(address: number): boolean {
+  return S3_ADDRESS_MAP.some(([from, to]) => address >= from && address < to);
+}
+
+/** A read the chip cannot do: the CPU takes a LoadStoreError exception (EXCCAUSE 3) and the ROM panics. */
+export class LoadStoreFault extends Error {
+  constructor(readonly address: number) {
+    super(`load from unmapped address 0x${address.toString(16).padStart(8, '0')}`);
+  }
+}
+
+/** What the S3 ROM prints for such a fault (its first line, then the registers; seen in QEMU). */
+export function panicText(address: number): string {
+  const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+  return "Guru Meditation Error: Core  0 panic'ed (LoadStoreError). Exception was unhandled.\r\n"
+    + `EXCCAUSE: 0x00000003  EXCVADDR: ${hex(address)}\r\n\r\n`;
 }
