@@ -7,6 +7,7 @@
 import type { BoardConfig, Rigs } from '../config/types.js';
 import type { LabBoard } from '../lab/board.js';
 import { createLink, type BrokerChoice, type OpenLinkOptions } from '../links/open-link.js';
+import type { EmulatedBoard } from '../emu/board.js';
 import type { SimFleet } from '../sim/fleet.js';
 import { BoardSession, type BoardSessionOptions } from './session.js';
 
@@ -20,8 +21,10 @@ export function createBoardSession(board: BoardConfig, options: CreateBoardOptio
     link,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.powerCycle ? { powerCycle: options.powerCycle } : {}),
+    ...(options.emulator ? { emulator: options.emulator } : {}),
     ...(options.resetAnswerMs !== undefined ? { resetAnswerMs: options.resetAnswerMs } : {}),
     ...(options.probeIntervalMs !== undefined ? { probeIntervalMs: options.probeIntervalMs } : {}),
+    ...(options.probeDelayMs !== undefined ? { probeDelayMs: options.probeDelayMs } : {}),
     ...(options.versions ? { versions: options.versions } : {}),
     ...(options.resendDamaged !== undefined ? { resendDamaged: options.resendDamaged } : {}),
   });
@@ -62,3 +65,18 @@ export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<Cr
     powerCycle: () => entry.board.reset(),
   };
 }
+
+/**
+ * What an emulated board adds: the TCP address its emulator listens on (the port QEMU chose when
+ * rigs.json says 0) and the emulator itself, whose restart is the board's reset (harness/emu).
+ */
+export function emulatedBoardOptions(emulator: EmulatedBoard): Pick<CreateBoardOptions, 'tcpAddress' | 'emulator' | 'probeDelayMs'> {
+  return { tcpAddress: emulator.address, emulator, probeDelayMs: EMULATED_PROBE_DELAY_MS };
+}
+
+/**
+ * An emulated board boots when the lab connects and says HELLO in about 1.5 s of wall time here
+ * (bench:emulated); only after this long without one does the session ask GET_INFO
+ * (BoardSessionOptions.probeDelayMs says why it waits at all).
+ */
+export const EMULATED_PROBE_DELAY_MS = 4000;

@@ -38,6 +38,11 @@ export interface BoardSessionEvents {
   state: [change: { from: SessionState; to: SessionState; reason?: string }];
 }
 
+/** What a session needs of an emulated board (harness/emu EmulatedBoard). */
+export interface RestartingEmulator {
+  restart(strap: 'app' | 'download'): Promise<void>;
+}
+
 export interface BoardSessionOptions {
   /** The board's id in rigs.json. */
   id: string;
@@ -48,10 +53,23 @@ export interface BoardSessionOptions {
    * hung board on a PTY or on MQTT). The simulated fleet passes `SimBoard.reset`.
    */
   powerCycle?: () => void | Promise<void>;
+  /**
+   * An emulated board (harness/emu): its reset is a restart of the emulator, which ends the link's
+   * connection - the session closes its link first, restarts the emulator into the app, and opens
+   * the link again for the fresh boot. Flashing uses it too (download mode is a restart).
+   */
+  emulator?: RestartingEmulator;
   /** How long RESET may go unanswered before the hardware reset (default 1000 ms). */
   resetAnswerMs?: number;
   /** How often connect asks GET_INFO again while no HELLO came (default 500 ms). */
   probeIntervalMs?: number;
+  /**
+   * How long connect waits for a HELLO before it first asks GET_INFO (default 0). An emulated board
+   * boots when the lab connects (its QEMU waits for the connection), so its HELLO comes by itself;
+   * and Espressif's QEMU with PSRAM sometimes crashes when bytes reach UART0 while the chip boots
+   * (found here: about 1 boot in 15 with a steady stream of GET_INFO), so the lab stays quiet first.
+   */
+  probeDelayMs?: number;
   /** Protocol versions this host speaks (default: the codec's). */
   versions?: readonly number[];
   /**
@@ -130,6 +148,8 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
    */
   readonly link: LabBoard['link'];
   readonly address: string;
+  /** The emulator of an emulated board (its reset strategy is a restart), else undefined. */
+  readonly emulator: RestartingEmulator | undefined;
   /** The link this session talks over. */
   readonly connection: Link;
   private readonly clock: Clock;
@@ -155,6 +175,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.connection = options.link;
     this.link = journalLinkKind(options.link.kind);
     this.address = options.link.address;
+    this.emulator = options.emulator;
     this.clock = options.clock ?? systemClock;
     this.versions = options.versions ?? SUPPORTED_VERSIONS;
     this.requests = new RequestTracker(this.clock, (r) => this.requestTimedOut(r));
@@ -554,7 +575,9 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
           else finish(() => reject(e));
         });
       };
-      ask();
+      const delay = this.options.probeDelayMs ?? 0;
+      if (delay > 0) this.clock.setTimeout(ask, delay);
+      else ask();
     });
   }
 
@@ -610,6 +633,13 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   }
 
   private async hardReset(why: unknown): Promise<void> {
+    if (this.options.emulator) {
+      // Closing on purpose is not a disconnect: the HELLO wait survives it.
+      await this.connection.close();
+      await this.options.emulator.restart('app');
+      await this.connection.open();
+      return;
+    }
     if (await this.connection.hardwareReset()) return;
     if (this.options.powerCycle) {
       await this.options.powerCycle();

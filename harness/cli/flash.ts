@@ -102,9 +102,22 @@ export function resolveTargets(names: readonly string[], rigs: Rigs | undefined,
   }
   return unique.map(({ board, via }) => {
     const serial = board.transport.serial;
+    const tcp = board.transport.tcp;
+    if (!serial && tcp && !options.port) {
+      // A raw TCP serial port (an emulated board's UART0, ser2net raw mode): no modem lines, so no
+      // DTR/RTS reset; an emulated board reaches download mode by a restart (its session knows how),
+      // another by RESET download in-band. Port 0: the emulator's port, known once it runs.
+      return {
+        id: board.id,
+        config: board,
+        ...(tcp.port !== 0 ? { port: `tcp://${tcp.host}:${tcp.port}` } : {}),
+        baud: options.baud ?? DEFAULT_FLASH_BAUD,
+        reset: 'none' as ResetMode,
+      };
+    }
     if (!serial) {
       const how = via ? `tag "${via}" selects board "${board.id}", which` : `board "${board.id}"`;
-      throw new LabError('usage', `${how} has no serial transport in ${label}: flashing needs a serial port (add transport.serial with its port${via ? ', or name the boards to flash' : ''})`);
+      throw new LabError('usage', `${how} has no serial or tcp transport in ${label}: flashing needs its serial console (add transport.serial with its port${via ? ', or name the boards to flash' : ''})`);
     }
     let config = board;
     if (options.port) {
@@ -208,13 +221,13 @@ export async function flashBoards(options: FlashBoardsOptions): Promise<FlashOut
   const { targets, build, stdout, stderr } = options;
   const t = { ...TIMEOUTS, ...options.timeouts };
   const inRigs = targets.filter((x) => x.config);
-  const selected: SelectedBoard[] = inRigs.map((x) => ({ board: x.config!, transport: 'serial' }));
+  const selected: SelectedBoard[] = inRigs.map((x) => ({ board: x.config!, transport: x.config!.transport.serial ? 'serial' : 'tcp' }));
   const fleet = selected.length > 0
-    ? await (options.open ?? openFleet)({ rigs: options.rigs!, selected, sim: options.sim, ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) })
+    ? await (options.open ?? openFleet)({ rigs: options.rigs!, selected, sim: options.sim, blankEmulated: 'allow', ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) })
     : undefined;
   try {
     for (const n of fleet?.notes ?? []) stdout.write(`${n}\n`);
-    if (fleet?.notes?.length) stdout.write('  (their flash lasts as long as this command: to keep it, run `hil sim --flash-dir <dir>` and flash with --no-sim)\n');
+    if (inRigs.some((x) => x.config!.simulated) && fleet?.notes?.length) stdout.write('  (simulated boards\' flash lasts as long as this command: to keep it, run `hil sim --flash-dir <dir>` and flash with --no-sim)\n');
     const d = build.app.description;
     stdout.write(`flashing ${build.flasherArgsPath} (${d.projectName} ${d.version}, app ${d.appElfSha256.slice(0, 12)}) onto ${targets.map((x) => x.id).join(', ')}\n`);
     const view = new FlashProgressView(stdout);
@@ -234,16 +247,19 @@ export async function flashBoards(options: FlashBoardsOptions): Promise<FlashOut
           view.done(report);
           return { board: target.id, ok: true, regions: report.regions, regionCount: build.regions.length, wireBytes: report.wireBytesOut, seconds: seconds(), check: 'not-checked' };
         }
-        view.update({ board: target.id, phase: 'probe' });
         let answering = false;
-        try {
-          await board.connect(t.probeMs);
-          answering = true;
-        } catch (e) {
-          view.note(target.id, `does not answer the lab protocol (${errorLine(target.id, e).replace(/^board \S+: /, '')}); relying on the ${target.reset} reset to reach the ROM loader`);
+        if (!board.emulator) {
+          view.update({ board: target.id, phase: 'probe' });
+          try {
+            await board.connect(t.probeMs);
+            answering = true;
+          } catch (e) {
+            view.note(target.id, `does not answer the lab protocol (${errorLine(target.id, e).replace(/^board \S+: /, '')}); relying on the ${target.reset} reset to reach the ROM loader`);
+          }
         }
         const report = await flashThroughSession({
           ...common, board, answering, requestMs: t.requestMs, helloMs: t.helloMs,
+          ...(board.emulator ? { emulator: board.emulator } : {}),
           onNote: (line) => view.note(target.id, line.replace(`${target.id}: `, '')),
         });
         view.done(report);

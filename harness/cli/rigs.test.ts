@@ -15,11 +15,11 @@ describe('hil rigs', () => {
     const r = await hil('rigs', '--rigs', path.join(repo, 'rigs.json'));
     expect(r.code).toBe(0);
     expect(r.out).toBe([
-      'BOARD  CHIP     LINK                   WHERE                         TAGS                 SIMULATED',
-      'sim-1  esp32s3  serial 921600 classic  (PTY of the simulated fleet)  s3,n16r8,sim,serial  esp32s3-devkitc-1-n16r8',
-      'sim-2  esp32s3  serial 921600 classic  (PTY of the simulated fleet)  s3,n16r8,sim,serial  esp32s3-devkitc-1-n16r8',
-      'sim-3  esp32s3  mqtt                   lab/sim-3 @ embedded broker   s3,n16r8,sim,mqtt    esp32s3-devkitc-1-n16r8',
-      'sim-4  esp32s3  mqtt                   lab/sim-4 @ embedded broker   s3,n16r8,sim,mqtt    esp32s3-devkitc-1-n16r8',
+      'BOARD  CHIP     LINK                   WHERE                         TAGS                 SIMULATED / EMULATED',
+      'sim-1  esp32s3  serial 921600 classic  (PTY of the simulated fleet)  s3,n16r8,sim,serial  simulated esp32s3-devkitc-1-n16r8',
+      'sim-2  esp32s3  serial 921600 classic  (PTY of the simulated fleet)  s3,n16r8,sim,serial  simulated esp32s3-devkitc-1-n16r8',
+      'sim-3  esp32s3  mqtt                   lab/sim-3 @ embedded broker   s3,n16r8,sim,mqtt    simulated esp32s3-devkitc-1-n16r8',
+      'sim-4  esp32s3  mqtt                   lab/sim-4 @ embedded broker   s3,n16r8,sim,mqtt    simulated esp32s3-devkitc-1-n16r8',
       '',
     ].join('\n'));
   });

@@ -3,7 +3,8 @@
  * rigs.json - id, chip, link, port or topic, tags, simulated profile. With `--probe`, each board
  * is connected to and its identity shown: the chip (revision, MAC) and the firmware it runs
  * (variant, app sha256, kernel backend, IDF / TFLM / ESP-NN versions, CPU clock, PSRAM, flash).
- * Simulated boards are started in-process for the probe unless --no-sim (they run in `hil sim`).
+ * Simulated boards are started in-process for the probe unless --no-sim (they run in `hil sim`);
+ * emulated boards (QEMU running the firmware in their flash file) are started for the probe.
  */
 import type { Command } from 'commander';
 import { loadRigs, type BoardConfig, type Rigs, type SelectedBoard } from '../config/index.js';
@@ -11,18 +12,24 @@ import { ExitCode, LabError } from '../errors.js';
 import type { BoardIdentity } from '../lab/board.js';
 import { messageOf } from '../lab/failures.js';
 import { openFleet } from '../lab/fleet.js';
+import { provenanceOf, type Provenance } from '../lab/provenance.js';
 import type { OpenFleet } from '../lab/run.js';
 
 /** One row per link of each board (a board on serial and MQTT gets two rows). */
 export function rigsTable(rigs: Rigs): string[][] {
-  const rows: string[][] = [['BOARD', 'CHIP', 'LINK', 'WHERE', 'TAGS', 'SIMULATED']];
-  const sim = (b: BoardConfig) => b.simulated?.profile ?? '-';
+  const rows: string[][] = [['BOARD', 'CHIP', 'LINK', 'WHERE', 'TAGS', 'SIMULATED / EMULATED']];
+  const sim = (b: BoardConfig) => (b.simulated ? `simulated ${b.simulated.profile}` : b.emulated ? `emulated ${b.emulated.profile}` : '-');
   for (const b of rigs.boards) {
     const tags = b.tags.join(',') || '-';
     if (b.transport.serial) {
       const s = b.transport.serial;
       const where = s.port ?? '(PTY of the simulated fleet)';
       rows.push([b.id, b.chip, `serial ${s.baud} ${s.reset}`, where, tags, sim(b)]);
+    }
+    if (b.transport.tcp) {
+      const t = b.transport.tcp;
+      const where = t.port === 0 ? `tcp://${t.host}:(any port, chosen when ${b.emulated ? 'the emulator' : 'the simulated board'} starts)` : `tcp://${t.host}:${t.port}`;
+      rows.push([b.id, b.chip, 'tcp', where, tags, sim(b)]);
     }
     if (b.transport.mqtt) {
       const broker = rigs.mqtt.url === 'embedded' ? 'embedded broker' : rigs.mqtt.url;
@@ -42,18 +49,21 @@ export interface ProbeRow {
   board: string;
   link: string;
   address: string;
+  /** Where its numbers come from: a board, an emulated board (QEMU), a simulated one. */
+  provenance?: Provenance;
   identity?: BoardIdentity;
   error?: string;
 }
 
 /** Connects to every board of the rigs (each over its first link) and reads its identity. */
 export async function probeRigs(rigs: Rigs, options: { sim: 'auto' | 'off'; timeScale?: number; timeoutMs?: number; open?: OpenFleet }): Promise<ProbeRow[]> {
-  const selected: SelectedBoard[] = rigs.boards.map((board) => ({ board, transport: board.transport.serial ? 'serial' : 'mqtt' }));
-  const fleet = await (options.open ?? openFleet)({ rigs, selected, sim: options.sim, ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) });
+  const selected: SelectedBoard[] = rigs.boards.map((board) => ({ board, transport: board.transport.serial ? 'serial' : board.transport.tcp ? 'tcp' : 'mqtt' }));
+  // A never-flashed emulated board is started too: the probe then says it does not answer.
+  const fleet = await (options.open ?? openFleet)({ rigs, selected, sim: options.sim, blankEmulated: 'allow', ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) });
   try {
     return await Promise.all(selected.map(async (s): Promise<ProbeRow> => {
       const b = fleet.boards.get(s.board.id)!;
-      const row: ProbeRow = { board: s.board.id, link: b.link, address: b.address };
+      const row: ProbeRow = { board: s.board.id, link: b.link, address: b.address, provenance: provenanceOf(s.board, undefined) };
       let timer: NodeJS.Timeout | undefined;
       try {
         const ms = options.timeoutMs ?? 20_000;
@@ -61,6 +71,7 @@ export async function probeRigs(rigs: Rigs, options: { sim: 'auto' | 'off'; time
           b.connect(ms),
           new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new LabError('timeout', `no answer within ${ms / 1000} s`)), ms); }),
         ]);
+        row.provenance = provenanceOf(s.board, row.identity);
       } catch (e) {
         row.error = messageOf(e);
       } finally {
@@ -78,7 +89,7 @@ function mb(bytes: number): string {
 }
 
 export function probeTable(rows: readonly ProbeRow[]): string[][] {
-  const out: string[][] = [['BOARD', 'LINK', 'WHERE', 'CHIP', 'MAC', 'FIRMWARE', 'APP SHA256', 'KERNELS', 'IDF/TFLM/ESP-NN', 'CPU', 'PSRAM', 'FLASH', 'SIMULATED']];
+  const out: string[][] = [['BOARD', 'LINK', 'WHERE', 'CHIP', 'MAC', 'FIRMWARE', 'APP SHA256', 'KERNELS', 'IDF/TFLM/ESP-NN', 'CPU', 'PSRAM', 'FLASH', 'NUMBERS']];
   for (const r of rows) {
     const id = r.identity;
     if (!id) {
@@ -88,7 +99,7 @@ export function probeTable(rows: readonly ProbeRow[]): string[][] {
     out.push([
       r.board, r.link, r.address, `${id.chip} v${Math.floor(id.chipRevision / 100)}.${id.chipRevision % 100}`, id.mac, `${id.variant} ${id.appVersion}`,
       `${id.appSha256.slice(0, 12)}...`, id.kernelBackend, `${id.idfVersion}/${id.tflmVersion}/${id.espNnVersion}`, `${id.cpuMhz} MHz`,
-      mb(id.psramSize), mb(id.flashSize), id.simulated ? 'yes' : 'no',
+      mb(id.psramSize), mb(id.flashSize), r.provenance ?? (id.simulated ? 'simulated' : 'board'),
     ]);
   }
   return out;

@@ -11,6 +11,10 @@
  *  3. Back through the same session: `connect` gets the new firmware's HELLO (or INFO), and its app
  *     ELF sha256 is checked against the image's esp_app_desc_t (flashBoard's `waitForHello`).
  *
+ * An emulated board (harness/emu) has no reset lines, and QEMU's ROM does not enter download mode on
+ * the firmware's in-band RESET: its reset strategy is a restart. Step 1 is then "release the link,
+ * restart QEMU with the download strapping", and after the writes QEMU restarts into the app.
+ *
  * Every failure is a FlashError naming the board and the file; the caller re-probes the board.
  */
 import { existsSync } from 'node:fs';
@@ -32,8 +36,15 @@ export interface FlashableBoard {
   enterDownloadMode?(timeoutMs: number): Promise<void>;
 }
 
-export interface FlashThroughSessionOptions extends Omit<FlashBoardOptions, 'board' | 'waitForHello' | 'helloTimeoutMs'> {
+/** A board whose reset is a restart of its emulator (harness/emu EmulatedBoard). */
+export interface RestartingBoard {
+  restart(strap: 'app' | 'download'): Promise<void>;
+}
+
+export interface FlashThroughSessionOptions extends Omit<FlashBoardOptions, 'board' | 'waitForHello' | 'helloTimeoutMs' | 'restartAfter'> {
   board: FlashableBoard;
+  /** The board is emulated: download mode and the reset after flashing are restarts of its emulator. */
+  emulator?: RestartingBoard;
   /** The board's session is connected and answering now (it can be asked to enter download mode). */
   answering: boolean;
   /** Limit for the RESET request (default 3000 ms). */
@@ -45,8 +56,11 @@ export interface FlashThroughSessionOptions extends Omit<FlashBoardOptions, 'boa
 }
 
 export interface SessionFlashReport extends FlashReport {
-  /** How the board reached the ROM loader: RESET mode download over our protocol, or esptool-js's reset sequence. */
-  downloadMode: 'in-band' | 'esptool-reset';
+  /**
+   * How the board reached the ROM loader: RESET mode download over our protocol, esptool-js's reset
+   * sequence, or (an emulated board) a restart with the download strapping.
+   */
+  downloadMode: 'in-band' | 'esptool-reset' | 'restart';
   /** What the board says it runs after the flashing (its HELLO / INFO). */
   identity: BoardIdentity;
 }
@@ -69,8 +83,9 @@ async function waitForDevice(path: string, ms: number): Promise<void> {
 }
 
 export async function flashThroughSession(options: FlashThroughSessionOptions): Promise<SessionFlashReport> {
-  const { board, answering, requestMs = 3000, helloMs = 15_000, onNote, ...flash } = options;
+  const { board, answering, requestMs = 3000, helloMs = 15_000, onNote, emulator, ...flash } = options;
   const note = onNote ?? (() => {});
+  if (emulator) return flashEmulated(board, emulator, helloMs, flash);
   let downloadMode: SessionFlashReport['downloadMode'] = 'esptool-reset';
   if (answering && board.enterDownloadMode) {
     options.onProgress?.({ board: board.id, phase: 'download-mode' });
@@ -99,4 +114,27 @@ export async function flashThroughSession(options: FlashThroughSessionOptions): 
   });
   // flashBoard only returns after its hello check, which set `identity`.
   return { ...report, downloadMode, identity: identity! };
+}
+
+/** An emulated board: restart into download mode, flash with no reset lines, restart into the app. */
+async function flashEmulated(
+  board: FlashableBoard, emulator: RestartingBoard, helloMs: number,
+  flash: Omit<FlashThroughSessionOptions, 'board' | 'answering' | 'requestMs' | 'helloMs' | 'onNote' | 'emulator'>,
+): Promise<SessionFlashReport> {
+  flash.onProgress?.({ board: board.id, phase: 'download-mode' });
+  await board.release?.();
+  await emulator.restart('download');
+  let identity: BoardIdentity | undefined;
+  const report = await flashBoard({
+    ...flash,
+    board: board.id,
+    reset: 'none',
+    restartAfter: () => emulator.restart('app'),
+    helloTimeoutMs: helloMs,
+    waitForHello: async () => {
+      identity = await board.connect(helloMs);
+      return { appElfSha256: identity.appSha256, projectName: identity.projectName, version: identity.appVersion };
+    },
+  });
+  return { ...report, downloadMode: 'restart', identity: identity! };
 }

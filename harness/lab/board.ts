@@ -80,6 +80,8 @@ export interface LabBoard {
    * link is released for the flasher; `connect` takes the board back after flashing.
    */
   enterDownloadMode?(timeoutMs: number): Promise<void>;
+  /** An emulated board's emulator: its reset and its download mode are restarts (harness/emu). */
+  readonly emulator?: { restart(strap: 'app' | 'download'): Promise<void> };
   /** Real boards: release the serial port (for the flasher) and take it back afterwards. */
   release?(): Promise<void>;
 

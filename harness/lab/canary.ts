@@ -99,6 +99,9 @@ export async function runCanary(slot: BoardSlot, canary: CanaryModel, scenario: 
   const key = `${canary.name}@${identity.variant}/${out.cpuMhz}mhz`;
   const marks = marksOf(slot.config, identity);
   const v = canaryVerdict(medianUs, history(slot.id, key, marks.provenance), scenario.canary);
+  // An emulated board's speed is QEMU's on a shared host, not a property of the board: a drift is
+  // worth a flag, never a quarantine (its outputs are still the firmware's own).
+  if (marks.provenance === 'emulated' && v.verdict === 'quarantined') v.verdict = 'flagged';
   const event: Omit<CanaryEvent, 'seq' | 'ts'> = {
     type: 'board.canary', board: slot.id, model: key, latencyUs, medianUs, verdict: v.verdict, ...marks,
   };

@@ -9,12 +9,17 @@
  *   `flashThroughSession`, the steps `hil flash` takes too - RESET download in-band, esptool-js
  *   (regions whose MD5 already matches are skipped), then the HELLO through the board's session,
  *   its app sha256 checked against the image just written.
+ * - An emulated board (harness/emu) runs the build made for QEMU, `firmware/build/<build>-qemu/`
+ *   (`hil firmware build --for qemu`: the same variant with DIO flash), flashed the same way with
+ *   its own reset strategy: QEMU restarted into download mode, esptool-js over its TCP UART,
+ *   QEMU restarted into the app, the HELLO checked.
  * - A simulated board: SIM_SET_VARIANT makes it reboot into the variant (PROTOCOL.md "Simulation
  *   only"), until simulated boards are flashed with image sets as well.
  * - Otherwise the trial cannot run here, and says which build to make.
  */
 import path from 'node:path';
 import type { BoardIdentity } from '../protocol/index.js';
+import { qemuBuildId } from '../firmware/build.js';
 import { FlashError } from '../flash/flasher.js';
 import { flashThroughSession } from '../flash/through-session.js';
 import type { FirmwareBuild } from './plan.js';
@@ -32,6 +37,12 @@ export interface FirmwareEnv {
 }
 
 const buildInfos = new Map<string, BuildInfo | undefined>();
+
+/**
+ * The rate an emulated board is flashed at: the stub's UART switches to it (CHANGE_BAUDRATE); the
+ * TCP pipe has none of its own. 921600: what bench:emulated measures against 115200.
+ */
+export const EMULATED_FLASH_BAUD = 921600;
 
 /** The build directory's identity (read once per run and build). */
 export function buildInfoOf(firmwareDir: string, buildId: string): BuildInfo | undefined {
@@ -56,32 +67,37 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
   const board = slot.board;
   const identity = board.identity;
   if (!identity) throw new Error(`ensureFirmware: board ${slot.id} has not said hello`);
-  const info = buildInfoOf(env.firmwareDir, build.id);
+  // An emulated board runs the build made for QEMU (its own directory: DIO flash, firmware/variants/fragments/qemu.sdkconfig).
+  const dirId = slot.config.emulated ? qemuBuildId(build.id) : build.id;
+  const info = buildInfoOf(env.firmwareDir, dirId);
   if (runsBuild(identity, build, info)) return info;
 
-  const buildLabel = path.join('firmware', 'build', build.id);
+  const buildLabel = path.join('firmware', 'build', dirId);
   const serial = slot.config.transport.serial;
-  if (info && !slot.config.simulated && serial?.port && board.release) {
-    slot.setState('flashing', `flashing ${build.id}`);
+  const emulator = slot.config.emulated ? board.emulator : undefined;
+  if (info && ((!slot.config.simulated && serial?.port && board.release) || emulator)) {
+    slot.setState('flashing', `flashing ${dirId}`);
     slot.forget();
     const started = Date.now();
     const { connectMs, helloMs, flashMs } = env.timeouts;
     try {
       // The same steps as `hil flash`: RESET download in-band (the board said hello, so it answers),
       // esptool-js, then the HELLO through this board's session checked against the image.
-      const report = await env.step(`flashing ${build.id}`, flashMs + connectMs + helloMs, () => flashThroughSession({
-        board, answering: true, port: serial.port!, build: info.dir, baud: serial.flashBaud, reset: serial.reset,
-        requestMs: connectMs, helloMs,
-        onProgress: (p) => { if (p.phase === 'hello') slot.setState('booting', `booting ${build.id}`); },
+      const report = await env.step(`flashing ${dirId}`, flashMs + connectMs + helloMs, () => flashThroughSession({
+        board, answering: true, build: info.dir, requestMs: connectMs, helloMs,
+        ...(emulator
+          ? { port: board.address, baud: EMULATED_FLASH_BAUD, emulator }
+          : { port: serial!.port!, baud: serial!.flashBaud, reset: serial!.reset }),
+        onProgress: (p) => { if (p.phase === 'hello') slot.setState('booting', `booting ${dirId}`); },
       }));
       env.emit({
-        type: 'board.flashed', board: slot.id, build: build.id, ok: true,
+        type: 'board.flashed', board: slot.id, build: dirId, ok: true,
         regions: report.regions.map((r) => ({ address: r.offset, file: r.file, bytes: r.bytes, skipped: r.action === 'skipped', wireBytes: r.wireBytes, seconds: r.seconds })),
       });
     } catch (e) {
       const done = e instanceof FlashError ? e.regions : [];
       env.emit({
-        type: 'board.flashed', board: slot.id, build: build.id, ok: false,
+        type: 'board.flashed', board: slot.id, build: dirId, ok: false,
         regions: done.map((r) => ({ address: r.offset, file: r.file, bytes: r.bytes, skipped: r.action === 'skipped', wireBytes: r.wireBytes, seconds: r.seconds })),
         error: { code: (e as { code?: string }).code ?? 'flash', message: e instanceof Error ? e.message : String(e) },
       });
@@ -105,6 +121,9 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
 
   if (slot.config.simulated) {
     throw trialFailure(`board ${slot.id} (simulated) runs firmware "${identity.variant}" and cannot switch to "${build.variant}" (its board session offers no SIM_SET_VARIANT)`, 'firmware-missing');
+  }
+  if (slot.config.emulated) {
+    throw trialFailure(`board ${slot.id} (emulated) runs firmware "${identity.variant}", the trial needs "${build.variant}", and there is no QEMU build at ${buildLabel}/ (build it: hil firmware build --variant ${build.variant}${build.cpuMHz !== undefined && build.cpuMHz !== 240 ? ` --cpu-mhz ${build.cpuMHz}` : ''} --for qemu)`, 'firmware-missing');
   }
   if (!serial?.port) {
     throw trialFailure(`board ${slot.id} runs firmware "${identity.variant}", the trial needs "${build.variant}", and the board has no serial port in the rigs to flash it through (flash it by hand: hil flash ${slot.id} --port <device> --build ${buildLabel})`, 'firmware-missing');

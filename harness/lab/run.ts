@@ -54,6 +54,11 @@ export interface OpenFleetArgs {
   sim: 'auto' | 'off';
   /** Simulated time per real time (smaller = faster; latencies reported are unaffected). */
   timeScale?: number;
+  /**
+   * An emulated board with an erased flash (never flashed) cannot run anything: 'refuse' (a run)
+   * fails with the command that flashes it; 'allow' (hil flash) starts it anyway.
+   */
+  blankEmulated?: 'refuse' | 'allow';
 }
 
 export type OpenFleet = (args: OpenFleetArgs) => Promise<FleetHandle>;
