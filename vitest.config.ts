@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// One id per test run, inherited by the workers: test/esp-kit.ts builds the emulated boards' firmware once per run.
+process.env.HIL_TEST_RUN ??= `${Date.now()}-${process.pid}`;
+
 export default defineConfig({
   test: {
     include: ['harness/**/*.test.ts', 'firmware/**/*.test.ts', 'test/**/*.test.ts'],

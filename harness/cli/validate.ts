@@ -56,7 +56,8 @@ export function validateFiles(files: readonly string[], options: ValidateOptions
         case 'rigs': {
           const r = loadRigs(file);
           const sims = r.boards.filter((b) => b.simulated).length;
-          return { file, ok: true, line: `ok ${label} (rigs: ${r.boards.length} boards, ${sims} simulated)`, warnings: r.warnings };
+          const emus = r.boards.filter((b) => b.emulated).length;
+          return { file, ok: true, line: `ok ${label} (rigs: ${r.boards.length} boards, ${sims} simulated${emus > 0 ? `, ${emus} emulated` : ''})`, warnings: r.warnings };
         }
         case 'scenario': {
           const s = loadScenario(file, variants ? { firmwareVariants: variants } : {});
