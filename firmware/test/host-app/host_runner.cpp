@@ -413,6 +413,12 @@ bool HostRunner::invoke() {
     }
     if (profiler_ != nullptr) profiler_->end(handle);
   }
+  if (reuseInputs_) {
+    for (const int32_t i : inputs_) {
+      Tensor& t = tensors_[static_cast<size_t>(i)];
+      std::memset(t.data, 0x5a, t.bytes);
+    }
+  }
   return true;
 }
 

@@ -46,6 +46,10 @@ class HostRunner final : public ModelRunner {
   }
   uint32_t invokeCount() const { return invokes_; }
 
+  // Test control: after each invoke(), overwrite the input tensors - what TFLM's memory planner does
+  // when it lets later tensors reuse an input's bytes once the input has been read.
+  void reuseInputMemory(bool on) { reuseInputs_ = on; }
+
  private:
   struct Tensor {
     uint8_t type = 0;  // TFLite schema TensorType
@@ -82,6 +86,7 @@ class HostRunner final : public ModelRunner {
   bool prepared_ = false;
   bool failArmed_ = false;
   uint32_t failAfter_ = 0;
+  bool reuseInputs_ = false;
   HostPlatform* clock_ = nullptr;
   uint64_t cyclesPerOp_ = 0;
   uint32_t invokes_ = 0;

@@ -349,6 +349,7 @@ void CommandHandler::onMemoryReport(const Message& m, FrameSink& out) {
 void CommandHandler::dropInterpreter() {
   runner_.reset();
   arena_.release();
+  inputCopy_.release();
   arenaUsed_ = 0;
   if (state_ == BoardState::Ready) state_ = BoardState::ModelReady;
 }
@@ -356,6 +357,7 @@ void CommandHandler::dropInterpreter() {
 void CommandHandler::dropModel() {
   runner_.reset();
   arena_.release();
+  inputCopy_.release();
   arenaUsed_ = 0;
   batch_.release();
   batchUpload_.clear();
@@ -589,6 +591,24 @@ void CommandHandler::onArenaConfig(const Message& m, FrameSink& out) {
     return;
   }
   arenaUsed_ = runner_.arenaUsedBytes();
+  // The copy the inputs are restored from before each Invoke(); it starts as the tensors are now.
+  const uint32_t copyBytes = inputBytes();
+  if (copyBytes > 0) {
+    const Placement copyPlacement = platform_.identity().psramSize > 0 ? Placement::Psram : Placement::Internal;
+    if (inputCopy_.allocate(platform_, copyBytes, copyPlacement) != Block::Status::Ok) {
+      runner_.reset();
+      arena_.release();
+      sendError(out, m.request_id, ErrorCode::kOutOfMemory, copyBytes, "no room for a %u-byte copy of the model's inputs in %s RAM",
+                static_cast<unsigned>(copyBytes), placementName(copyPlacement));
+      return;
+    }
+    uint8_t* to = inputCopy_.data();
+    for (size_t i = 0; i < ni; ++i) {
+      const uint32_t n = runner_.input(i).bytes;
+      std::memcpy(to, runner_.inputData(i), n);
+      to += n;
+    }
+  }
   state_ = BoardState::Ready;
 
   p::TensorInfo inputs[p::kMaxTensors];
@@ -617,7 +637,9 @@ void CommandHandler::onSetInput(const Message& m, FrameSink& out) {
     return;
   }
   const uint32_t bytes = runner_.input(b.tensor).bytes;
-  if (!writeRange(runner_.inputData(b.tensor), bytes, b.offset, b.data.data, b.data.len)) {
+  uint32_t copyAt = 0;
+  for (size_t i = 0; i < b.tensor; ++i) copyAt += runner_.input(i).bytes;
+  if (!writeRange(inputCopy_.data() + copyAt, bytes, b.offset, b.data.data, b.data.len)) {
     sendError(out, m.request_id, ErrorCode::kBadTensor, b.tensor, "%u bytes at offset %u pass the end of input %u (%u bytes)",
               static_cast<unsigned>(b.data.len), static_cast<unsigned>(b.offset), static_cast<unsigned>(b.tensor),
               static_cast<unsigned>(bytes));
@@ -701,6 +723,16 @@ bool CommandHandler::sendProfile(FrameSink& out, uint16_t requestId) {
   return true;
 }
 
+void CommandHandler::restoreInputs() {
+  const uint8_t* from = inputCopy_.data();
+  if (from == nullptr) return;
+  for (size_t i = 0; i < runner_.inputCount(); ++i) {
+    const uint32_t n = runner_.input(i).bytes;
+    std::memcpy(runner_.inputData(i), from, n);
+    from += n;
+  }
+}
+
 void CommandHandler::onInvoke(const Message& m, FrameSink& out) {
   if (state_ != BoardState::Ready) return sendBadState(out, m.request_id, 0, "INVOKE");
   const p::InvokeBody& b = m.body.invoke;
@@ -710,6 +742,7 @@ void CommandHandler::onInvoke(const Message& m, FrameSink& out) {
   cyclesFirst_ = 0;
 
   for (uint32_t i = 0; i < b.warmup; ++i) {
+    restoreInputs();
     if (!runner_.invoke()) {
       sendError(out, m.request_id, ErrorCode::kInvokeFailed, i, "Invoke() failed in warm-up inference %u",
                 static_cast<unsigned>(i));
@@ -727,7 +760,9 @@ void CommandHandler::onInvoke(const Message& m, FrameSink& out) {
   const uint64_t loopStart = platform_.microseconds();
   for (uint32_t k = 0; k < b.measured; ++k) {
     // The cycle counter is read right around Invoke(), on this task's core; esp_timer around that
-    // only decides whether the interval wrapped the 32-bit counter (cycles.hpp).
+    // only decides whether the interval wrapped the 32-bit counter (cycles.hpp). The inputs are put
+    // back first, outside the measured interval.
+    restoreInputs();
     const uint64_t t0 = platform_.microseconds();
     const uint32_t c0 = platform_.cycleCount();
     const bool ok = runner_.invoke();
@@ -751,6 +786,7 @@ void CommandHandler::onInvoke(const Message& m, FrameSink& out) {
 
   if (b.profile) {
     // One extra inference, never among the measured ones.
+    restoreInputs();
     profiler_.start();
     const bool ok = runner_.invoke();
     profiler_.stop();

@@ -118,6 +118,13 @@ class CommandHandler {
   Block arena_;
   uint32_t arenaUsed_ = 0;
 
+  // The inputs as the host set them (SET_INPUT), all input tensors back to back. TFLM's memory
+  // planner reuses an input tensor's bytes for later tensors once the input has been read, so an
+  // Invoke() can leave garbage there: every Invoke() of INVOKE starts from this copy (restoreInputs),
+  // outside the measured cycles. PSRAM when the board has it.
+  Block inputCopy_;
+  void restoreInputs();
+
   // Accuracy batch (PSRAM when the board has it).
   Block batch_;
   SequentialUpload batchUpload_;
