@@ -115,6 +115,16 @@ RunnerResult TflmRunner::prepare(const uint8_t* model, size_t modelBytes, uint8_
     }
   }
 
+  // The interpreter's constructor puts TFLM's own allocator objects at the arena's tail and does
+  // not check that they fit (TFLITE_DCHECK is off in release builds): with a smaller arena,
+  // SingleArenaBufferAllocator::Create returns nullptr and the constructor stores through it - a
+  // StoreProhibited panic, found on this firmware in QEMU with a 32-byte arena. Below this size the
+  // answer is ARENA_TOO_SMALL, with this size as the lower bound (AllocateTensors() needs more).
+  if (arenaBytes < kConstructionBytes) {
+    return failure(RunnerError::ArenaTooSmall, static_cast<uint32_t>(kConstructionBytes),
+                   "an arena of %u bytes cannot even hold TFLM's allocator (%u bytes); AllocateTensors() needs more",
+                   static_cast<unsigned>(arenaBytes), static_cast<unsigned>(kConstructionBytes));
+  }
   profiler_.target = profiler;
   interpreter_ = new (storage_) Interpreter(m, resolver_, arena, arenaBytes, nullptr, &profiler_);
   if (interpreter_->initialization_status() != kTfLiteOk) {

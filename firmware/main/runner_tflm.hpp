@@ -8,9 +8,13 @@
 
 #include "hil/model_runner.hpp"
 #include "sdkconfig.h"
+#include "tensorflow/lite/micro/arena_allocator/single_arena_buffer_allocator.h"
+#include "tensorflow/lite/micro/memory_planner/greedy_memory_planner.h"
+#include "tensorflow/lite/micro/micro_allocator.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
+#include "tensorflow/lite/micro/recording_micro_allocator.h"
 #include "tensorflow/lite/micro/recording_micro_interpreter.h"
 
 namespace hil::board {
@@ -29,6 +33,8 @@ class ProfilerBridge final : public tflite::MicroProfilerInterface {
   }
   hil::OpProfiler* target = nullptr;
 };
+
+constexpr size_t align16(size_t n) { return (n + 15) & ~size_t{15}; }
 
 class TflmRunner final : public hil::ModelRunner {
  public:
@@ -57,6 +63,18 @@ class TflmRunner final : public hil::ModelRunner {
   tflite::MicroMutableOpResolver<kLabOperatorCount> resolver_;
   ProfilerBridge profiler_;
   // The interpreter lives here (no heap): constructed in prepare(), destroyed in reset().
+  // What the interpreter's constructor allocates from the arena's tail before anything is checked:
+  // the arena allocator, the greedy memory planner and the (recording) micro allocator, each aligned,
+  // after the arena start is aligned to 16 (MicroArenaBufferAlignment).
+#if CONFIG_HIL_RECORDING_INTERPRETER
+  using Allocator = tflite::RecordingMicroAllocator;
+#else
+  using Allocator = tflite::MicroAllocator;
+#endif
+  static constexpr size_t kConstructionBytes = 16 + align16(sizeof(tflite::SingleArenaBufferAllocator)) +
+                                               align16(sizeof(tflite::GreedyMemoryPlanner)) + align16(sizeof(Allocator));
+  static_assert(kConstructionBytes < 4096, "TFLM's allocator objects should be small");
+
   alignas(Interpreter) uint8_t storage_[sizeof(Interpreter)];
   Interpreter* interpreter_ = nullptr;
   TfLiteTensor* inputs_[kMaxModelTensors] = {};
