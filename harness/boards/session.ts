@@ -41,7 +41,12 @@ export interface BoardSessionEvents {
 /** What a session needs of an emulated board (harness/emu EmulatedBoard). */
 export interface RestartingEmulator {
   restart(strap: 'app' | 'download'): Promise<void>;
+  /** QEMU's crash line when it ended on its own (waiting briefly for its exit), else undefined. */
+  crashed?(withinMs?: number): Promise<string | undefined>;
 }
+
+/** Restarts of an emulated board's reset before a QEMU that keeps crashing while it boots fails the reset. */
+export const EMULATED_RESTARTS = 3;
 
 export interface BoardSessionOptions {
   /** The board's id in rigs.json. */
@@ -605,6 +610,12 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.cancelHelloWait();
     this.setState('booting', 'resetting');
     try {
+      if (this.options.emulator) {
+        const identity = await this.restartEmulator(timeoutMs);
+        await this.negotiate(identity, timeoutMs);
+        if (gen === this.generation) this.setState('ready', 'reset');
+        return identity;
+      }
       if (!this.connection.isOpen) await this.connection.open();
       const answerMs = Math.min(this.options.resetAnswerMs ?? 1000, timeoutMs);
       const hello = this.waitHello(timeoutMs + answerMs, 'after a reset');
@@ -632,14 +643,31 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     }
   }
 
-  private async hardReset(why: unknown): Promise<void> {
-    if (this.options.emulator) {
+  /**
+   * An emulated board's reset: its emulator restarted into the app, and its boot's HELLO. The board
+   * kind has no reset lines, and a restart also revives a QEMU that crashed; one that crashes again
+   * while booting (Espressif's QEMU with PSRAM does, now and then: harness/emu/README.md) is restarted
+   * up to EMULATED_RESTARTS times.
+   */
+  private async restartEmulator(timeoutMs: number): Promise<BoardIdentity> {
+    const emulator = this.options.emulator!;
+    for (let attempt = 1; ; attempt++) {
       // Closing on purpose is not a disconnect: the HELLO wait survives it.
       await this.connection.close();
-      await this.options.emulator.restart('app');
+      const hello = this.waitHello(timeoutMs, 'after its emulator restarted');
+      hello.catch(noop);
+      await emulator.restart('app');
       await this.connection.open();
-      return;
+      try {
+        return await hello;
+      } catch (e) {
+        const crash = attempt < EMULATED_RESTARTS ? await emulator.crashed?.() : undefined;
+        if (!crash) throw e;
+      }
     }
+  }
+
+  private async hardReset(why: unknown): Promise<void> {
     if (await this.connection.hardwareReset()) return;
     if (this.options.powerCycle) {
       await this.options.powerCycle();

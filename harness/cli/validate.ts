@@ -13,6 +13,7 @@ import {
   type FirmwareVariant, type Rigs,
 } from '../config/index.js';
 import { LabError } from '../errors.js';
+import { capabilitiesOf } from '../lab/capabilities.js';
 import { planRun } from '../lab/plan.js';
 
 export interface ValidateOptions {
@@ -64,7 +65,7 @@ export function validateFiles(files: readonly string[], options: ValidateOptions
           let summary: string;
           if (rigs) {
             const boards = selectBoards(s, rigs, { checkEnvironment: false });
-            const plan = planRun(s, boards.map((b) => b.board.id));
+            const plan = planRun(s, boards.map((b) => b.board.id), { capabilities: capabilitiesOf(boards.map((b) => b.board)) });
             summary = `scenario: ${plan.variants.length} variants x ${plan.boards.length} boards x ${plan.rounds} rounds = ${plan.trials.length} trials, ${plan.builds.length} firmware builds`;
           } else {
             summary = `scenario; boards not checked: ${rigsError ? `the rigs file is invalid` : 'no rigs file (pass --rigs <file>)'}`;

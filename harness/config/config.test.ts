@@ -58,10 +58,20 @@ describe('the tracked config (rigs.json, scenarios/*.json)', () => {
     }
   });
 
+  it('rigs.emulated.json validates: two emulated N8R8 boards on loopback TCP ports the lab picks', () => {
+    const rigs = loadRigs(path.join(repo, 'rigs.emulated.json'));
+    expect(rigs.warnings).toEqual([]);
+    expect(rigs.boards.map((b) => [b.id, b.emulated?.profile, b.transport.tcp])).toEqual([
+      ['emu-1', 'esp32s3-devkitc-1-n8r8', { host: '127.0.0.1', port: 0 }],
+      ['emu-2', 'esp32s3-devkitc-1-n8r8', { host: '127.0.0.1', port: 0 }],
+    ]);
+  });
+
   const scenarioFiles = readdirSync(path.join(repo, 'scenarios')).filter((n) => n.endsWith('.json'));
-  it.each(scenarioFiles)('scenarios/%s validates and selects boards of rigs.json', (name) => {
+  it.each(scenarioFiles)('scenarios/%s validates and selects boards of its rigs file', (name) => {
     const scenario = loadScenario(path.join(repo, 'scenarios', name));
-    const rigs = loadRigs(path.join(repo, 'rigs.json'));
+    // Scenarios for emulated boards select them from rigs.emulated.json, the others from rigs.json.
+    const rigs = loadRigs(path.join(repo, scenario.boards.tags.includes('emu') ? 'rigs.emulated.json' : 'rigs.json'));
     expect(selectBoards(scenario, rigs, { env: {} }).length).toBeGreaterThan(0);
   });
 });
@@ -292,9 +302,11 @@ describe('selectBoards: the checks that need both files', () => {
     expect(errorOf(() => selectBoards(s, rigs, { env }))).toBe(`${s.label}: /transport: "mqtt", but board "desk-1" has no mqtt transport in ${rel(rigsFile)} (use "any", or select boards that have one)`);
   });
 
-  it('refuses a PSRAM arena on a board without PSRAM', () => {
-    const s = withScenario({ matrix: { ...minimalScenario.matrix, arena: [{ size: 16384 }, { size: 65536, placement: 'psram' }] } });
-    expect(errorOf(() => selectBoards(s, rigs, { env }))).toBe(`${s.label}: /matrix/arena/1/placement: board "desk-2" has no PSRAM (psramBytes 0 in ${rel(rigsFile)}; drop this arena or select other boards)`);
+  it('refuses a PSRAM arena only when no chosen board has PSRAM; otherwise the planner leaves that board out of it', () => {
+    const matrix = { ...minimalScenario.matrix, arena: [{ size: 16384 }, { size: 65536, placement: 'psram' }] };
+    const only = withScenario({ matrix, boards: { ids: ['desk-2'] } });
+    expect(errorOf(() => selectBoards(only, rigs, { env }))).toBe(`${only.label}: /matrix/arena/1/placement: board "desk-2" has no PSRAM (psramBytes 0 in ${rel(rigsFile)}; drop this arena or select other boards)`);
+    expect(selectBoards(withScenario({ matrix }), rigs, { env }).map((x) => x.board.id)).toEqual(['desk-1', 'desk-2', 'flaky-sim']);
   });
 
   it('wants credential variables only for boards that use MQTT, and never prints their values', () => {

@@ -62,13 +62,18 @@ export function selectBoards(scenario: Scenario, rigs: Rigs, options: SelectOpti
     return { board, transport };
   });
 
-  // PSRAM arenas need PSRAM (psramBytes undefined = not declared: the board's hello will tell).
+  // PSRAM arenas need PSRAM (psramBytes undefined = not declared: the board's hello will tell). A
+  // board without PSRAM is left out of those variants by the planner (one line each); only when no
+  // selected board has any can the arena not run at all.
   scenario.matrix.arena.forEach((a, i) => {
     if (a.placement !== 'psram') return;
+    if (selected.every(({ board }) => board.psramBytes === 0)) {
+      const ids = selected.map(({ board }) => board.id);
+      const who = ids.length === 1 ? `board "${ids[0]}" has no PSRAM` : `none of the boards ${ids.map((x) => `"${x}"`).join(', ')} has PSRAM`;
+      throw fail(`/matrix/arena/${i}/placement`, `${who} (psramBytes 0 in ${rigs.label}; drop this arena or select other boards)`);
+    }
     for (const { board } of selected) {
-      if (board.psramBytes === 0) {
-        throw fail(`/matrix/arena/${i}/placement`, `board "${board.id}" has no PSRAM (psramBytes 0 in ${rigs.label}; drop this arena or select other boards)`);
-      }
+      if (board.psramBytes === 0) continue;
       const need = typeof a.size === 'number' ? a.size : Math.max(0, ...Object.values(a.autoBytes ?? {}));
       if (board.psramBytes !== undefined && need > board.psramBytes) {
         throw fail(`/matrix/arena/${i}/size`, `${need} bytes is more than board "${board.id}"'s ${board.psramBytes} bytes of PSRAM`);

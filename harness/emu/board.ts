@@ -146,6 +146,7 @@ export class EmulatedBoard {
   async start(strap: StrapMode): Promise<void> {
     if (this.state_ !== 'stopped') throw new LabError('board-state', `board ${this.id}: start() cannot run while its emulator is ${this.state_}: stop() or restart() it`);
     this.state_ = 'starting';
+    this.lastExit = undefined;
     try {
       this.prepareFlash();
       await this.spawnQemu(strap);
@@ -217,6 +218,19 @@ export class EmulatedBoard {
         done(new LabError('emulator', message));
       });
     });
+  }
+
+  /**
+   * Whether QEMU ended on its own (crashed) - waiting up to `withinMs` for its exit to be seen, since
+   * the lab usually notices a crash first as its UART connection closing. The crash's one line, or
+   * undefined when QEMU is still running or was stopped on purpose.
+   */
+  async crashed(withinMs = 2000): Promise<string | undefined> {
+    const exited = this.exited;
+    if (this.child && exited && this.stopping !== this.child) {
+      await Promise.race([exited, new Promise((r) => setTimeout(r, withinMs))]);
+    }
+    return this.state_ === 'stopped' ? this.lastExit : undefined;
   }
 
   /** Ends QEMU (the board is then "unplugged": its link sees the connection close). */

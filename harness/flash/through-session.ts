@@ -39,7 +39,16 @@ export interface FlashableBoard {
 /** A board whose reset is a restart of its emulator (harness/emu EmulatedBoard). */
 export interface RestartingBoard {
   restart(strap: 'app' | 'download'): Promise<void>;
+  /** QEMU's crash line when it ended on its own (waiting briefly for its exit), else undefined. */
+  crashed?(withinMs?: number): Promise<string | undefined>;
 }
+
+/**
+ * How many times the app's boot is tried after flashing an emulated board. Espressif's QEMU with
+ * PSRAM sometimes crashes (segmentation fault) while the app boots - about 1 boot in 10 right after a
+ * download-mode session here (harness/emu/README.md); a restart boots the same flash.
+ */
+export const EMULATED_BOOT_ATTEMPTS = 3;
 
 export interface FlashThroughSessionOptions extends Omit<FlashBoardOptions, 'board' | 'waitForHello' | 'helloTimeoutMs' | 'restartAfter'> {
   board: FlashableBoard;
@@ -85,7 +94,7 @@ async function waitForDevice(path: string, ms: number): Promise<void> {
 export async function flashThroughSession(options: FlashThroughSessionOptions): Promise<SessionFlashReport> {
   const { board, answering, requestMs = 3000, helloMs = 15_000, onNote, emulator, ...flash } = options;
   const note = onNote ?? (() => {});
-  if (emulator) return flashEmulated(board, emulator, helloMs, flash);
+  if (emulator) return flashEmulated(board, emulator, helloMs, flash, note);
   let downloadMode: SessionFlashReport['downloadMode'] = 'esptool-reset';
   if (answering && board.enterDownloadMode) {
     options.onProgress?.({ board: board.id, phase: 'download-mode' });
@@ -120,6 +129,7 @@ export async function flashThroughSession(options: FlashThroughSessionOptions): 
 async function flashEmulated(
   board: FlashableBoard, emulator: RestartingBoard, helloMs: number,
   flash: Omit<FlashThroughSessionOptions, 'board' | 'answering' | 'requestMs' | 'helloMs' | 'onNote' | 'emulator'>,
+  note: (line: string) => void,
 ): Promise<SessionFlashReport> {
   flash.onProgress?.({ board: board.id, phase: 'download-mode' });
   await board.release?.();
@@ -132,7 +142,17 @@ async function flashEmulated(
     restartAfter: () => emulator.restart('app'),
     helloTimeoutMs: helloMs,
     waitForHello: async () => {
-      identity = await board.connect(helloMs);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          identity = await board.connect(helloMs);
+          break;
+        } catch (e) {
+          const crash = attempt < EMULATED_BOOT_ATTEMPTS ? await emulator.crashed?.() : undefined;
+          if (!crash) throw e;
+          note(`${board.id}: ${crash.replace(/^board \S+: /, '')} while the app booted: restarting it (boot ${attempt + 1} of ${EMULATED_BOOT_ATTEMPTS})`);
+          await emulator.restart('app');
+        }
+      }
       return { appElfSha256: identity.appSha256, projectName: identity.projectName, version: identity.appVersion };
     },
   });

@@ -17,6 +17,7 @@
 import type { Gate } from '../config/types.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
 import type { Plan, Trial, Variant } from './plan.js';
+import type { BuildSize } from './fingerprint.js';
 import type { Provenance } from './provenance.js';
 
 /** Bumped when an event changes shape; readers refuse journals of a newer version. */
@@ -70,6 +71,8 @@ export interface MemoryReport {
   psram?: HeapFigures;
   /** App image size in bytes, when the board or the build knows it. */
   imageBytes?: number;
+  /** The firmware build's static footprint, when the lab has the build directory (its size-report.json). */
+  build?: BuildSize;
   simulated: boolean;
   provenance: Provenance;
 }

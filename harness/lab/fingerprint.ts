@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readSdkconfigLines } from '../firmware/build.js';
+import { SIZE_REPORT_FILE } from '../firmware/size.js';
 import { readFlasherArgs, FLASHER_ARGS_FILE } from '../flash/flasher-args.js';
 import type { BoardIdentity } from '../protocol/index.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
@@ -36,6 +37,30 @@ export interface BuildInfo {
   flashFreqMhz?: number;
   psram?: string;
   cache?: string;
+  /** What the build takes statically (its size-report.json, written by hil firmware build / size). */
+  size?: BuildSize;
+}
+
+/** A build's static footprint: flash image, code and data in flash, code (IRAM) and data (DRAM) in internal RAM. */
+export interface BuildSize {
+  imageBytes: number;
+  flashCodeBytes: number;
+  flashDataBytes: number;
+  iramBytes: number;
+  dramBytes: number;
+}
+
+/** The build's size-report.json (harness/firmware/size.ts FirmwareSize), or undefined when absent or not one. */
+export function readBuildSize(dir: string): BuildSize | undefined {
+  try {
+    const r = JSON.parse(readFileSync(path.join(dir, SIZE_REPORT_FILE), 'utf8')) as Record<string, unknown>;
+    const n = (k: string): number | undefined => (typeof r[k] === 'number' && Number.isFinite(r[k]) ? (r[k] as number) : undefined);
+    const [imageBytes, flashCodeBytes, flashDataBytes, iramBytes, dramBytes] = ['imageBytes', 'flashCode', 'flashData', 'iram', 'dram'].map(n);
+    if ([imageBytes, flashCodeBytes, flashDataBytes, iramBytes, dramBytes].some((v) => v === undefined)) return undefined;
+    return { imageBytes: imageBytes!, flashCodeBytes: flashCodeBytes!, flashDataBytes: flashDataBytes!, iramBytes: iramBytes!, dramBytes: dramBytes! };
+  } catch {
+    return undefined;
+  }
 }
 
 const MHZ = (freq: string): number | undefined => {
@@ -49,6 +74,8 @@ export function readBuildInfo(firmwareDir: string, buildId: string): BuildInfo |
   if (!existsSync(path.join(dir, FLASHER_ARGS_FILE))) return undefined;
   const build = readFlasherArgs(dir);
   const info: BuildInfo = { id: buildId, dir, appSha256: build.app.description.appElfSha256 };
+  const size = readBuildSize(dir);
+  if (size) info.size = size;
   if (build.settings.flashMode !== 'keep') info.flashMode = build.settings.flashMode;
   if (build.settings.flashFreq !== 'keep') {
     const f = MHZ(build.settings.flashFreq);

@@ -6,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { LabError } from '../errors.js';
 import { loadScenario } from '../config/scenario.js';
 import type { Scenario } from '../config/types.js';
+import type { BoardConfig } from '../config/types.js';
+import { capabilitiesOf, skippedLines } from './capabilities.js';
 import { MAX_TRIALS, parseTrialId, planRun, reflashCount, trialId, type Plan, type Trial } from './plan.js';
+
+/** An emulated board of rigs.json with this much PSRAM (its profile: N8R8, or N8 without PSRAM). */
+const board = (id: string, psramBytes: number): BoardConfig => ({
+  id, chip: 'esp32s3', transport: { tcp: { host: '127.0.0.1', port: 0 } }, identity: {}, tags: [], psramBytes, flashBytes: 8 << 20,
+  emulated: { profile: psramBytes > 0 ? 'esp32s3-devkitc-1-n8r8' : 'esp32s3-devkitc-1-n8', flashFile: `/tmp/${id}.bin` },
+});
 
 const tinyModel = fileURLToPath(new URL('../config/testdata/models/tiny.tflite', import.meta.url));
 
@@ -162,6 +170,19 @@ describe('planRun: arenas and limits', () => {
   it('leaves "auto" bytes unknown when the loader had no estimator', () => {
     const s = scenario({}, { arena: ['auto'] });
     expect(planRun(s, ['sim-1']).variants[0].arena).toEqual({ size: 'auto', placement: 'internal' });
+  });
+
+  it('leaves PSRAM-arena variants out on a board without PSRAM, one line each, and refuses a plan where nothing can run', () => {
+    const s = scenario({ rounds: 2 }, { model: ['a'], arena: [{ size: 16384 }, { size: 65536, placement: 'psram' }] });
+    const plan = planRun(s, ['emu-1', 'emu-3'], { capabilities: capabilitiesOf([board('emu-1', 8 << 20), board('emu-3', 0)]) });
+    expect(plan.queues['emu-1']!.map((t) => t.variant.arena.placement).sort()).toEqual(['internal', 'internal', 'psram', 'psram']);
+    expect(plan.queues['emu-3']!.map((t) => t.variant.arena.placement)).toEqual(['internal', 'internal']);
+    expect(plan.trials).toHaveLength(6);
+    expect(skippedLines(plan.skipped)).toEqual([
+      'skipped esp-nn/a/65536-psram/240mhz on emu-3: the board has no PSRAM (emulated profile esp32s3-devkitc-1-n8), and the variant\'s arena is in PSRAM',
+    ]);
+    const psramOnly = scenario({}, { model: ['a'], arena: [{ size: 65536, placement: 'psram' }] });
+    expect(() => planRun(psramOnly, ['emu-3'], { capabilities: capabilitiesOf([board('emu-3', 0)]) })).toThrow(/no selected board can run any variant \(the board has no PSRAM/);
   });
 
   it('refuses an empty board list and a plan too big to run', () => {

@@ -91,6 +91,22 @@ export interface Plan {
   queues: Record<string, Trial[]>;
   /** Every trial, boards interleaved (queue position 0 of each board, then 1, ...). */
   trials: Trial[];
+  /** Variants left out on a board that cannot run them (a PSRAM arena on a board without PSRAM), one line each. */
+  skipped?: SkippedVariant[];
+}
+
+export interface SkippedVariant {
+  variant: string;
+  board: string;
+  reason: string;
+}
+
+/** What a board can do, as far as planning needs it (rigs.json: its memory; an emulated profile's). */
+export interface BoardCapabilities {
+  /** False when the board has no PSRAM: a PSRAM arena cannot run there. Undefined: not known (its HELLO will tell). */
+  psram?: boolean;
+  /** Says why, for the skip line (e.g. "emulated profile esp32s3-devkitc-1-n8"). */
+  describe?: string;
 }
 
 export interface PlanOptions {
@@ -102,6 +118,8 @@ export interface PlanOptions {
   cpuClock?: 'build' | 'runtime';
   /** Build id each board already runs, when known: its queue starts with that build. */
   installed?: Readonly<Record<string, string>>;
+  /** What each board can do: variants a board cannot run are left out on it, each with a line in `skipped`. */
+  capabilities?: Readonly<Record<string, BoardCapabilities>>;
 }
 
 export function buildId(firmware: FirmwareChoice, cpuMHz: CpuMHz, cpuClock: 'build' | 'runtime' = 'build'): string {
@@ -192,6 +210,7 @@ export function planRun(scenario: Scenario, boardIds: readonly string[], options
   const buildOrder = [...groups.keys()];
 
   const queues: Record<string, Trial[]> = {};
+  const skipped: SkippedVariant[] = [];
   boardIds.forEach((board, k) => {
     // Start with the build the board already runs, else spread boards over the builds.
     const installed = options.installed?.[board];
@@ -200,16 +219,24 @@ export function planRun(scenario: Scenario, boardIds: readonly string[], options
     const random = mulberry32(mixSeed(scenario.seed, board));
     const baseOrder = new Map([...groups].map(([b, vs]) => [b, shuffle(vs, random)]));
     const queue: Trial[] = [];
+    const caps = options.capabilities?.[board];
+    const runs = (v: Variant): boolean => !(v.arena.placement === 'psram' && caps?.psram === false);
+    for (const v of variants) {
+      if (!runs(v)) skipped.push({ variant: v.id, board, reason: `the board has no PSRAM${caps?.describe ? ` (${caps.describe})` : ''}, and the variant's arena is in PSRAM` });
+    }
     for (let r = 0; r < scenario.rounds; r++) {
       const order = r % 2 === 0 ? boardBuilds : [...boardBuilds].reverse();
       for (const b of order) {
         for (const v of rotate(baseOrder.get(b) ?? [], r + k)) {
-          queue.push({ id: trialId(v.id, board, r + 1), variant: v, board, round: r + 1, seq: queue.length });
+          if (runs(v)) queue.push({ id: trialId(v.id, board, r + 1), variant: v, board, round: r + 1, seq: queue.length });
         }
       }
     }
     queues[board] = queue;
   });
+  if (boardIds.every((b) => queues[b]!.length === 0)) {
+    throw new LabError('config', `${scenario.label}: no selected board can run any variant (${skipped[0]?.reason ?? 'nothing planned'}): select boards with PSRAM, or drop the PSRAM arenas`);
+  }
 
   const trials: Trial[] = [];
   const longest = Math.max(...boardIds.map((b) => queues[b].length));
@@ -229,7 +256,10 @@ export function planRun(scenario: Scenario, boardIds: readonly string[], options
     return build;
   });
 
-  return { scenario: scenario.name, rounds: scenario.rounds, seed: scenario.seed, variants, builds, boards: [...boardIds], queues, trials };
+  return {
+    scenario: scenario.name, rounds: scenario.rounds, seed: scenario.seed, variants, builds, boards: [...boardIds], queues, trials,
+    ...(skipped.length > 0 ? { skipped } : {}),
+  };
 }
 
 /** How many times each board must switch firmware builds to run its queue (from `installed`). */

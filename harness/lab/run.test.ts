@@ -39,6 +39,24 @@ class Sink {
 }
 
 describe('runLab', () => {
+  it('leaves PSRAM-arena variants out on a board without PSRAM and says so, one line per skipped variant', async () => {
+    const w = workspace();
+    const spec = JSON.parse(readFileSync(w.scenario, 'utf8')) as { matrix: { arena: unknown[] }; rounds: number };
+    spec.matrix.arena = [{ size: 16384 }, { size: 65536, placement: 'psram' }];
+    spec.rounds = 1;
+    writeFileSync(w.scenario, JSON.stringify(spec));
+    const board = (id: string, profile: string) => ({ id, chip: 'esp32s3', transport: { serial: { baud: 921600 } }, tags: ['sim'], simulated: { profile } });
+    writeFileSync(w.rigs, JSON.stringify({ boards: [board('b1', 'esp32s3-devkitc-1-n16r8'), board('b2', 'esp32s3-devkitc-1-n8')] }));
+    const out = new Sink();
+    const r = await runLab({ scenarioFile: w.scenario, rigsFile: w.rigs, reportsDir: w.reports, openFleet: fakeFleet(), stdout: out, handleSignals: false, runId: 'run-psram' });
+    expect(r.exitCode).toBe(0);
+    expect(out.text).toContain('skipped esp-nn/tiny/65536-psram/240mhz on b2: the board has no PSRAM (simulated profile esp32s3-devkitc-1-n8), and the variant\'s arena is in PSRAM\n');
+    expect(out.text).toContain('skipped reference/tiny/65536-psram/240mhz on b2: ');
+    const results = JSON.parse(readFileSync(path.join(r.runDir, 'results.json'), 'utf8')) as { trials: Array<{ board: string; variant: string }> };
+    expect(results.trials.filter((t) => t.board === 'b2').every((t) => t.variant.includes('-internal/'))).toBe(true);
+    expect(results.trials).toHaveLength(4 + 2);
+  });
+
   it('runs a scenario to the end: journal, reports, summary and exit code 0', async () => {
     const w = workspace();
     const out = new Sink();

@@ -32,6 +32,7 @@ import { JOURNAL_VERSION, type LabEvent, type NewLabEvent, type RunStartedEvent 
 import { messageOf } from './failures.js';
 import { JournalWriter, journalProgress, newRunId, type JournalProgress } from './journal.js';
 import { prepareModels } from './models.js';
+import { capabilitiesOf, skippedLines } from './capabilities.js';
 import { planRun, type Plan } from './plan.js';
 import { provenanceOf, provenanceSet } from './provenance.js';
 import { runSchedule } from './scheduler.js';
@@ -144,7 +145,7 @@ function prepareNew(o: RunOptions, firmwareDir: string): Prepared {
   const rigs = loadRigs(o.rigsFile);
   const scenario = loadRunScenario(o.scenarioFile, firmwareDir);
   const selected = selectBoards(scenario, rigs);
-  const plan = planRun(scenario, selected.map((s) => s.board.id));
+  const plan = planRun(scenario, selected.map((s) => s.board.id), { capabilities: capabilitiesOf(selected.map((s) => s.board)) });
   const runId = o.runId ?? newRunId(scenario.name);
   const runDir = path.resolve(o.reportsDir, runId);
   if (existsSync(path.join(runDir, 'events.jsonl'))) throw new LabError('journal', `run ${runId} already exists under ${o.reportsDir} (resume it with --resume ${runId})`);
@@ -237,6 +238,7 @@ export async function runLab(o: RunOptions): Promise<RunOutcome> {
   }
 
   for (const note of fleet.notes ?? []) stdout?.write(`${note}\n`);
+  for (const line of skippedLines(p.plan.skipped)) stdout?.write(`${line}\n`);
   let store: HistoryStore | undefined;
   let status: RunOutcome['status'] = 'completed';
   let failure: unknown;

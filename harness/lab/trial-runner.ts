@@ -302,6 +302,7 @@ export async function runTrial(env: TrialEnv, slot: BoardSlot, trial: Trial, att
   };
   if (mem.psram.total > 0) memory.psram = { freeBytes: mem.psram.free, minimumFreeBytes: mem.psram.minFree, largestFreeBlockBytes: mem.psram.largestFree };
   if (mem.imageSize > 0) memory.imageBytes = mem.imageSize;
+  if (buildInfo?.size) memory.build = buildInfo.size;
   env.emit({ type: 'trial.memory', trial: trial.id, attempt, memory });
 }
 

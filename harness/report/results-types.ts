@@ -14,6 +14,7 @@
  */
 import type { Gate as ScenarioGate } from '../config/types.js';
 import type { BoardHello, BoardState, EventError, HeapFigures, LinkKind, OpProfileEntry } from '../lab/events.js';
+import type { BuildSize } from '../lab/fingerprint.js';
 import type { GroupProvenance, Provenance } from '../lab/provenance.js';
 import type { ChangePoint } from '../stats/changepoint.js';
 import type { Fingerprint } from '../stats/fingerprint.js';
@@ -146,6 +147,8 @@ export interface MemoryResults {
   internal: HeapFigures & { fragmentation: number };
   psram?: HeapFigures & { fragmentation: number };
   imageBytes?: number;
+  /** The firmware build's static footprint (its size-report.json), when the lab had the build. */
+  build?: BuildSize;
   warnings: string[];
 }
 

@@ -114,6 +114,7 @@ function memoryResults(m: MemoryReport): MemoryResults {
     internal: { ...m.internal, fragmentation: s.heap.internal?.fragmentation ?? NaN },
     ...(m.psram ? { psram: { ...m.psram, fragmentation: s.heap.psram?.fragmentation ?? NaN } } : {}),
     ...(m.imageBytes !== undefined ? { imageBytes: m.imageBytes } : {}),
+    ...(m.build ? { build: m.build } : {}),
     warnings: s.warnings,
   };
 }

@@ -90,6 +90,10 @@ describe.runIf(hasKit)('emulated boards run the real firmware end to end (needs 
       expect(exact.trialsNotExact, `${v.id}: ${JSON.stringify(exact.worst)}`).toBe(0);
       if (v.id.includes('int8')) expect(exact.worst.toleratedElements ?? 0, v.id).toBe(0);
       expect(v.provenance).toBe('emulated');
+      // The build's static footprint (its size-report.json) is part of the run's identity.
+      expect(v.memory?.build?.iramBytes, v.id).toBeGreaterThan(0);
+      expect(v.memory?.build?.dramBytes, v.id).toBeGreaterThan(0);
+      expect(v.memory?.imageBytes, v.id).toBe(v.memory?.build?.imageBytes);
     }
     // ESP-NN's S3 assembly and the ANSI C kernels gave the same INT8 outputs on the same inputs.
     const digests = (firmware: string) => new Set(results.trials.filter((t) => t.variant.startsWith(`${firmware}/cnn-int8/`)).map((t) => t.accuracy?.outputDigest));

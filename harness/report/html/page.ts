@@ -186,10 +186,10 @@ function memorySection(r: RunResults, labels: Map<string, string>, charts: Chart
   const vs = r.variants.filter((v) => v.memory);
   if (vs.length === 0) return html``;
   return html`<section id="memory"><h2>Memory</h2>${charts.map(chartBox)}
-<table><thead><tr><th>variant</th><th>arena in</th><th class="n">arena used</th><th class="n">configured</th><th class="n">headroom</th><th class="n">internal free (lowest)</th><th class="n">PSRAM free (lowest)</th><th class="n">image</th></tr></thead><tbody>
+<table><thead><tr><th>variant</th><th>arena in</th><th class="n">arena used</th><th class="n">configured</th><th class="n">headroom</th><th class="n">internal free (lowest)</th><th class="n">PSRAM free (lowest)</th><th class="n">image</th><th class="n">static IRAM / DRAM</th></tr></thead><tbody>
 ${vs.map((v) => { const m = v.memory!; return html`<tr><td class="id">${labels.get(v.id) ?? v.id}</td><td>${m.placement}</td><td class="n">${fmtB(m.arenaUsedBytes)} (${m.usedPct.toFixed(1)}%)</td><td class="n">${fmtB(m.arenaBytes)}</td>
-<td class="n">${fmtB(m.headroomBytes)}</td><td class="n">${fmtB(m.internal.freeBytes)} (${fmtB(m.internal.minimumFreeBytes)})</td><td class="n">${m.psram ? `${fmtB(m.psram.freeBytes)} (${fmtB(m.psram.minimumFreeBytes)})` : '-'}</td><td class="n">${fmtB(m.imageBytes)}</td></tr>
-${m.warnings.length > 0 ? html`<tr><td></td><td colspan="7" class="warn">${m.warnings.join('; ')}</td></tr>` : ''}`; })}
+<td class="n">${fmtB(m.headroomBytes)}</td><td class="n">${fmtB(m.internal.freeBytes)} (${fmtB(m.internal.minimumFreeBytes)})</td><td class="n">${m.psram ? `${fmtB(m.psram.freeBytes)} (${fmtB(m.psram.minimumFreeBytes)})` : '-'}</td><td class="n">${fmtB(m.imageBytes)}</td><td class="n">${m.build ? `${fmtB(m.build.iramBytes)} / ${fmtB(m.build.dramBytes)}` : '-'}</td></tr>
+${m.warnings.length > 0 ? html`<tr><td></td><td colspan="8" class="warn">${m.warnings.join('; ')}</td></tr>` : ''}`; })}
 </tbody></table></section>`;
 }
 
