@@ -13,7 +13,7 @@ import {
   type FirmwareVariant, type Rigs,
 } from '../config/index.js';
 import { LabError } from '../errors.js';
-import { capabilitiesOf } from '../lab/capabilities.js';
+import { capabilitiesOf, skippedLines } from '../lab/capabilities.js';
 import { planRun } from '../lab/plan.js';
 
 export interface ValidateOptions {
@@ -63,14 +63,16 @@ export function validateFiles(files: readonly string[], options: ValidateOptions
         case 'scenario': {
           const s = loadScenario(file, variants ? { firmwareVariants: variants } : {});
           let summary: string;
+          let skipped: string[] = [];
           if (rigs) {
             const boards = selectBoards(s, rigs, { checkEnvironment: false });
             const plan = planRun(s, boards.map((b) => b.board.id), { capabilities: capabilitiesOf(boards.map((b) => b.board)) });
-            summary = `scenario: ${plan.variants.length} variants x ${plan.boards.length} boards x ${plan.rounds} rounds = ${plan.trials.length} trials, ${plan.builds.length} firmware builds`;
+            summary = `scenario: ${plan.variants.length} variants x ${plan.boards.length} boards x ${plan.rounds} rounds = ${plan.trials.length} trials, ${plan.builds.length} firmware builds${plan.skipped ? `, ${plan.skipped.length} variant(s) left out on a board that cannot run them` : ''}`;
+            skipped = skippedLines(plan.skipped);
           } else {
             summary = `scenario; boards not checked: ${rigsError ? `the rigs file is invalid` : 'no rigs file (pass --rigs <file>)'}`;
           }
-          return { file, ok: true, line: `ok ${label} (${summary})`, warnings: s.warnings };
+          return { file, ok: true, line: `ok ${label} (${summary})`, warnings: [...s.warnings, ...skipped] };
         }
         case 'firmware-variant': {
           const v = loadFirmwareVariant(file);
