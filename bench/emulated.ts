@@ -28,6 +28,10 @@ import { loadFirmwareVariants } from '../harness/config/index.js';
 import { buildFirmware, planBuild } from '../harness/firmware/build.js';
 import { findIdf, idfEnv, type IdfRunner } from '../harness/firmware/idf.js';
 import { flashBoard } from '../harness/flash/flasher.js';
+import type { RunResults } from '../harness/report/results-types.js';
+import { modelCost } from '../harness/sim/cost-model.js';
+import { profileModel } from '../harness/tflite/profile.js';
+import { readModel } from '../harness/tflite/reader.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const hilBin = path.join(repo, 'bin', 'hil.js');
@@ -157,6 +161,22 @@ function trialTimes(): void {
   console.log(`  whole run ${s(wall)} (${events.filter((e) => e.type === 'trial.finished').length} trials on 2 boards, flashes between builds included)`);
   for (const [v, ms] of perVariant) console.log(`  ${v.padEnd(44)} median trial ${s(median(ms))}`);
   console.log(`  board time inside Invoke() by QEMU's cycle counter: ${((invokeMs / boardMs) * 100).toFixed(1)} % of trial time - the cycle counter runs far slower than QEMU's wall time (firmware/README.md)`);
+
+  // Emulated latency (QEMU's cycle counter) against the simulated board's cost model, per variant.
+  const results = JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')) as RunResults;
+  const scenario = JSON.parse(readFileSync(path.join(repo, 'scenarios', 'demo-emulated.json'), 'utf8')) as { matrix: { model: Array<{ id: string; path: string }> } };
+  console.log('\n  variant                                     emulated median   cost model (simulated)   cost model / emulated');
+  for (const v of results.variants) {
+    const modelFile = path.resolve(repo, 'scenarios', scenario.matrix.model.find((m) => m.id === v.model.id)!.path);
+    const model = readModel(new Uint8Array(readFileSync(modelFile)));
+    const cost = modelCost(model, profileModel(model), {
+      kernelBackend: v.firmware.kernelBackend ?? (v.firmware.variant === 'reference' ? 'reference' : 'esp-nn'), espNnVersion: v.firmware.espNn ?? '1.1.2', cpuMhz: 240,
+      arenaPlacement: v.arena.placement, modelPlacement: 'psram', psramMode: 'octal',
+    });
+    const simulatedMs = cost.cycles / 240 / 1000;
+    const emulatedMs = (v.latency?.median ?? NaN) / 1000;
+    console.log(`  ${v.id.padEnd(44)}${`${emulatedMs.toFixed(3)} ms`.padStart(15)}${`${simulatedMs.toFixed(3)} ms`.padStart(25)}${`${(simulatedMs / emulatedMs).toFixed(1)}x`.padStart(24)}`);
+  }
 }
 
 try {

@@ -81,11 +81,37 @@ const LOCK = path.join(repoRoot, 'firmware', 'build', '.hil-test-build.lock');
  * (incremental). While one test worker builds, the other runs the rest of the suite. The output goes
  * to test-artifacts/firmware-build.log; a failed build fails every test that needs it, with its tail.
  */
-export async function ensureEmulatedBuilds(): Promise<void> {
+export function ensureEmulatedBuilds(): Promise<CliResult> {
+  return ensureBuilt('qemu', ['firmware', 'build', '--for', 'qemu', ...EMULATED_TEST_VARIANTS.flatMap((v) => ['--variant', v])]);
+}
+
+/** The board variants (every firmware/variants/*.json), as a lab with boards builds them. */
+export function ensureBoardBuilds(): Promise<CliResult> {
+  return ensureBuilt('board', ['firmware', 'build']);
+}
+
+const builtOnce = new Map<string, Promise<CliResult>>();
+
+/**
+ * Runs `hil <args>` once per test run and name, one build at a time across the test workers (the
+ * builds share firmware/managed_components and ccache): later callers wait on a lock directory and
+ * get the recorded result. The output goes to test-artifacts/firmware-build-<name>.log.
+ */
+function ensureBuilt(name: string, args: string[]): Promise<CliResult> {
+  let p = builtOnce.get(name);
+  if (!p) {
+    p = buildUnderLock(name, args);
+    builtOnce.set(name, p);
+  }
+  return p;
+}
+
+async function buildUnderLock(name: string, args: string[]): Promise<CliResult> {
   mkdirSync(path.dirname(LOCK), { recursive: true });
   // Built (or checked) once per test run: vitest.config.ts gives the run an id its workers inherit.
-  const done = path.join(path.dirname(LOCK), `.hil-test-built-${process.env.HIL_TEST_RUN ?? process.pid}`);
-  if (existsSync(done)) return;
+  const done = path.join(path.dirname(LOCK), `.hil-test-built-${name}-${process.env.HIL_TEST_RUN ?? process.pid}`);
+  const recorded = (): CliResult => JSON.parse(readFileSync(done, 'utf8')) as CliResult;
+  if (existsSync(done)) return recorded();
   for (;;) {
     try {
       mkdirSync(LOCK);
@@ -98,14 +124,14 @@ export async function ensureEmulatedBuilds(): Promise<void> {
         // gone meanwhile
       }
       await new Promise((r) => setTimeout(r, 2000));
-      if (existsSync(done)) return;
+      if (existsSync(done)) return recorded();
     }
   }
   try {
+    if (existsSync(done)) return recorded();
     const artifacts = path.join(repoRoot, 'test-artifacts');
     mkdirSync(artifacts, { recursive: true });
-    const logFile = path.join(artifacts, 'firmware-build.log');
-    const args = ['firmware', 'build', '--for', 'qemu', ...EMULATED_TEST_VARIANTS.flatMap((v) => ['--variant', v])];
+    const logFile = path.join(artifacts, `firmware-build-${name}.log`);
     const started = Date.now();
     const r = await hilCli(args, { timeoutMs: 45 * 60_000 });
     const log = createWriteStream(logFile);
@@ -114,7 +140,8 @@ export async function ensureEmulatedBuilds(): Promise<void> {
       const tail = `${r.stdout}${r.stderr}`.trimEnd().split('\n').slice(-15).join('\n');
       throw new Error(`hil ${args.join(' ')} failed (exit ${r.code}); log: ${path.relative(repoRoot, logFile)}\n${tail}`);
     }
-    writeFileSync(done, `${new Date().toISOString()}\n`);
+    writeFileSync(done, JSON.stringify(r));
+    return r;
   } finally {
     rmSync(LOCK, { recursive: true, force: true });
   }

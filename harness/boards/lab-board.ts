@@ -27,6 +27,7 @@ export function createBoardSession(board: BoardConfig, options: CreateBoardOptio
     ...(options.probeDelayMs !== undefined ? { probeDelayMs: options.probeDelayMs } : {}),
     ...(options.versions ? { versions: options.versions } : {}),
     ...(options.resendDamaged !== undefined ? { resendDamaged: options.resendDamaged } : {}),
+    ...(options.nudgeAfterMs !== undefined ? { nudgeAfterMs: options.nudgeAfterMs } : {}),
   });
 }
 
@@ -70,9 +71,27 @@ export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<Cr
  * What an emulated board adds: the TCP address its emulator listens on (the port QEMU chose when
  * rigs.json says 0) and the emulator itself, whose restart is the board's reset (harness/emu).
  */
-export function emulatedBoardOptions(emulator: EmulatedBoard): Pick<CreateBoardOptions, 'tcpAddress' | 'emulator' | 'probeDelayMs'> {
-  return { tcpAddress: emulator.address, emulator, probeDelayMs: EMULATED_PROBE_DELAY_MS };
+export function emulatedBoardOptions(emulator: EmulatedBoard): Pick<CreateBoardOptions, 'tcpAddress' | 'emulator' | 'probeDelayMs' | 'nudgeAfterMs' | 'idleFlushMs'> {
+  return {
+    tcpAddress: emulator.address, emulator, probeDelayMs: EMULATED_PROBE_DELAY_MS, nudgeAfterMs: EMULATED_NUDGE_AFTER_MS,
+    idleFlushMs: EMULATED_IDLE_FLUSH_MS,
+  };
 }
+
+/**
+ * How long an emulated board's byte stream may pause before the link ends a pending frame as
+ * truncated (PROTOCOL.md section 2 rule 6; 100 ms for other links). QEMU sends a UART's bytes from
+ * timers of its own, and on a busy host it pauses inside a frame: 100-146 ms after a reply's first
+ * byte was seen here (harness/emu/README.md), which cut the reply in two at 100 ms.
+ */
+export const EMULATED_IDLE_FLUSH_MS = 2000;
+
+/**
+ * How long an emulated board may stay silent while a request waits before the session nudges its
+ * UART (BoardSessionOptions.nudgeAfterMs): replies come within tens of ms in QEMU here, and a
+ * request held back by QEMU's lost receive-timeout interrupt then costs at most this much.
+ */
+export const EMULATED_NUDGE_AFTER_MS = 500;
 
 /**
  * An emulated board boots when the lab connects and says HELLO in about 1.5 s of wall time here

@@ -3,7 +3,7 @@ import { failureKind } from '../lab/failures.js';
 import { MemoryLink, testIdentity } from '../links/testing/memory-link.js';
 import { FakeClock, flush } from '../links/testing/fake-clock.js';
 import { ErrorCode, type BoardIdentity, type Message, type Request } from '../protocol/index.js';
-import { BoardSession } from './session.js';
+import { BoardSession, EMULATED_RESTARTS } from './session.js';
 
 /** A board that answers NEGOTIATE, and whatever `answer` says to the rest. */
 function rig(options: { kind?: 'serial' | 'tcp' | 'mqtt'; identity?: Partial<BoardIdentity>; answer?: (m: Message<Request>, link: MemoryLink) => void; hardwareReset?: () => boolean; powerCycle?: () => void; resendDamaged?: boolean } = {}) {
@@ -492,5 +492,166 @@ describe('BoardSession: enterDownloadMode (RESET mode download, for the flasher)
     await clock.advance(1000);
     expect((await p).code).toBe('timeout');
     expect(session.state).toBe('failed');
+  });
+});
+
+describe('BoardSession: emulated boards (a reset is a restart of the emulator)', () => {
+  /** An emulator whose first `crashes` boots crash (QEMU ends, the link drops); later boots say HELLO. */
+  function emulatedRig(crashes: number) {
+    const clock = new FakeClock();
+    const link = new MemoryLink({
+      kind: 'tcp',
+      onRequest: (m, l) => {
+        if (m.body.type === 'negotiate') queueMicrotask(() => l.reply(m.requestId, { type: 'negotiated', version: 1 }));
+      },
+    });
+    const identity = testIdentity();
+    let boots = 0;
+    let crashLine: string | undefined;
+    const boot = (): void => {
+      boots++;
+      if (boots <= crashes) {
+        crashLine = `board mem-1: QEMU exited with status 139: QEMU said "Segmentation fault"`;
+        queueMicrotask(() => link.disconnect('the emulator ended'));
+      } else {
+        crashLine = undefined;
+        queueMicrotask(() => link.hello(identity));
+      }
+    };
+    const emulator = {
+      restarts: 0,
+      restart: async () => {
+        emulator.restarts++;
+        boot();
+      },
+      crashed: async () => crashLine,
+    };
+    const session = new BoardSession({ id: 'mem-1', link, clock, emulator });
+    return { clock, link, session, identity, emulator, boot };
+  }
+
+  it('connect restarts an emulator that crashed while booting, and takes the HELLO of the next boot', async () => {
+    const { session, emulator, boot, identity } = emulatedRig(1);
+    const p = session.connect(3000);
+    await flush();
+    boot(); // the first boot (started with the fleet) crashes
+    expect(await p).toEqual(identity);
+    expect(emulator.restarts).toBe(1);
+    expect(session.state).toBe('ready');
+  });
+
+  it('connect does not restart an emulator that is running: silence is the board\'s, and connect fails as for any board', async () => {
+    const { session, clock, emulator } = emulatedRig(0);
+    const p = rejection(session.connect(2000));
+    await clock.advance(2000);
+    expect((await p).code).toBe('board-unreachable');
+    expect(emulator.restarts).toBe(0);
+  });
+
+  it(`reset restarts the emulator up to ${EMULATED_RESTARTS} times while it keeps crashing, then fails`, async () => {
+    const ok = emulatedRig(2);
+    expect(await ok.session.reset(3000)).toEqual(ok.identity);
+    expect(ok.emulator.restarts).toBe(3);
+
+    const bad = emulatedRig(EMULATED_RESTARTS);
+    const e = await rejection(bad.session.reset(3000));
+    expect(e.code).toBe('link-down');
+    expect(bad.emulator.restarts).toBe(EMULATED_RESTARTS);
+    expect(bad.session.state).toBe('failed');
+  });
+});
+
+describe('BoardSession: nudging a silent emulated board (nudgeAfterMs)', () => {
+  function nudgeRig(options: { nudgeAfterMs?: number; answer: 'at-once' | 'when-nudged' | 'never' }) {
+    const clock = new FakeClock();
+    let held: Message<Request> | undefined;
+    const link = new MemoryLink({
+      kind: 'tcp',
+      onRequest: (m, l) => {
+        if (m.body.type === 'negotiate') queueMicrotask(() => l.reply(m.requestId, { type: 'negotiated', version: 1 }));
+        else if (m.body.type === 'ping' && options.answer === 'at-once') queueMicrotask(() => l.reply(m.requestId, { type: 'pong', data: (m.body as { data: Uint8Array }).data }));
+        else if (m.body.type === 'ping') held = m;
+      },
+      // QEMU held the request's last bytes back; the nudge's LF lets them through.
+      onNudge: (l) => {
+        if (options.answer !== 'when-nudged' || !held) return;
+        const m = held;
+        held = undefined;
+        queueMicrotask(() => l.reply(m.requestId, { type: 'pong', data: (m.body as { data: Uint8Array }).data }));
+      },
+    });
+    const session = new BoardSession({ id: 'mem-1', link, clock, ...(options.nudgeAfterMs !== undefined ? { nudgeAfterMs: options.nudgeAfterMs } : {}) });
+    const connect = async (): Promise<void> => {
+      const p = session.connect(3000);
+      await flush();
+      link.hello(testIdentity());
+      await p;
+    };
+    return { clock, link, session, connect, answerHeld: () => {
+      const m = held!;
+      held = undefined;
+      link.reply(m.requestId, { type: 'pong', data: (m.body as { data: Uint8Array }).data });
+    } };
+  }
+
+  it('a request the board has not answered after 500 ms is nudged once, and then gets its reply', async () => {
+    const { session, link, clock, connect } = nudgeRig({ nudgeAfterMs: 500, answer: 'when-nudged' });
+    await connect();
+    let done = false;
+    const p = session.ping(10_000).then((r) => {
+      done = true;
+      return r;
+    });
+    await clock.advance(499);
+    expect(link.nudges).toBe(0);
+    expect(done).toBe(false);
+    await clock.advance(1);
+    await p;
+    expect(link.nudges).toBe(1);
+    expect(session.stats().nudges).toBe(1);
+    await clock.advance(60_000);
+    expect(link.nudges).toBe(1); // nothing waits: no more nudges
+  });
+
+  it('backs off while the board stays silent (0.5, 1.5, 3.5, 7.5 s ... at most every 8 s), and stops once it answers', async () => {
+    const { session, link, clock, connect, answerHeld } = nudgeRig({ nudgeAfterMs: 500, answer: 'never' });
+    await connect();
+    const p = session.ping(60_000);
+    await clock.advance(3_500);
+    expect(link.nudges).toBe(3);
+    await clock.advance(4_000);
+    expect(link.nudges).toBe(4);
+    await clock.advance(16_000); // 15.5 s, 23.5 s
+    expect(link.nudges).toBe(6);
+    answerHeld();
+    await p;
+    await clock.advance(60_000);
+    expect(link.nudges).toBe(6);
+  });
+
+  it('a board that answers is never nudged, and a session without nudgeAfterMs never nudges', async () => {
+    const prompt = nudgeRig({ nudgeAfterMs: 500, answer: 'at-once' });
+    await prompt.connect();
+    for (let i = 0; i < 3; i++) await prompt.session.ping(1000);
+    await prompt.clock.advance(10_000);
+    expect(prompt.link.nudges).toBe(0);
+
+    const plain = nudgeRig({ answer: 'never' });
+    await plain.connect();
+    const p = rejection(plain.session.ping(5000));
+    await plain.clock.advance(5000);
+    expect((await p).code).toBe('timeout');
+    expect(plain.link.nudges).toBe(0);
+    expect((await p).message).not.toContain('nudged');
+  });
+
+  it('a request that times out although nudged says how many nudges went unanswered', async () => {
+    const { session, clock, connect } = nudgeRig({ nudgeAfterMs: 500, answer: 'never' });
+    await connect();
+    const p = rejection(session.ping(10_000));
+    await clock.advance(10_000);
+    const e = await p;
+    expect(e.code).toBe('timeout');
+    expect(e.message).toMatch(/no reply to PING for 10 s on .* \(its UART nudged 4 times meanwhile\): the board may hang/);
   });
 });

@@ -85,7 +85,20 @@ export interface BoardSessionOptions {
    * journal). Resends are counted in `stats().resends`.
    */
   resendDamaged?: boolean;
+  /**
+   * Emulated boards: while a request waits and the board has sent nothing for this long, nudge the
+   * link (one LF, Link.nudge), then again after twice as long, and so on (at most every
+   * MAX_NUDGE_INTERVAL_MS). Espressif's QEMU sometimes keeps a request's last bytes in its UART
+   * receive FIFO, below the FIFO-full threshold, with no receive-timeout interrupt to tell the
+   * firmware, until another byte arrives (harness/emu/README.md); the LF is that byte, and the
+   * firmware drops it as an empty line. Default off: a real UART raises its timeout interrupt.
+   * Nudges are counted in `stats().nudges`.
+   */
+  nudgeAfterMs?: number;
 }
+
+/** The longest wait between two nudges of a silent emulated board (BoardSessionOptions.nudgeAfterMs). */
+export const MAX_NUDGE_INTERVAL_MS = 8000;
 
 export type ChunkPlacement = Extract<Placement, 'internal' | 'psram'>;
 
@@ -170,7 +183,12 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   private generation = 0;
   private closed = false;
   /** Frames nobody waited for (replies to abandoned requests) and frames that did not decode. */
-  private readonly counters = { strayFrames: 0, badFrames: 0, reboots: 0, resends: 0 };
+  private readonly counters = { strayFrames: 0, badFrames: 0, reboots: 0, resends: 0, nudges: 0 };
+  /** options.nudgeAfterMs: the pending nudge, and how long it waits. */
+  private nudgeTimer: unknown;
+  private nudgeDelayMs = 0;
+  /** Nudges since the board last said something (named in a timeout's message). */
+  private silentNudges = 0;
   private readonly detach: () => void;
 
   constructor(options: BoardSessionOptions) {
@@ -185,9 +203,18 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.versions = options.versions ?? SUPPORTED_VERSIONS;
     this.requests = new RequestTracker(this.clock, (r) => this.requestTimedOut(r));
     const l = options.link;
-    const onFrame = (f: Frame) => this.onFrame(f);
-    const onLog = (line: string) => this.emit('log', line);
-    const onFrameError = (e: LinkFrameError) => this.onFrameError(e);
+    const onFrame = (f: Frame) => {
+      this.heard();
+      this.onFrame(f);
+    };
+    const onLog = (line: string) => {
+      this.heard();
+      this.emit('log', line);
+    };
+    const onFrameError = (e: LinkFrameError) => {
+      this.heard();
+      this.onFrameError(e);
+    };
     const onDisconnect = (reason: string) => this.onDisconnect(reason);
     l.on('frame', onFrame).on('log', onLog).on('frame-error', onFrameError).on('disconnect', onDisconnect);
     this.detach = () => {
@@ -215,7 +242,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     return this.version;
   }
 
-  stats(): { strayFrames: number; badFrames: number; reboots: number; resends: number; inFlight: number } {
+  stats(): { strayFrames: number; badFrames: number; reboots: number; resends: number; nudges: number; inFlight: number } {
     return { ...this.counters, inFlight: this.requests.size };
   }
 
@@ -376,7 +403,35 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
 
   private requestTimedOut(r: PendingRequest): void {
     const offline = this.connection.presence === 'offline' ? '; its MQTT status is offline' : '';
-    this.requests.failAll(new LabError('timeout', `board ${this.id}: no reply to ${r.what} for ${fmtMs(r.timeoutMs)} on ${this.address}${offline}: the board may hang (raise the scenario's timeouts if it is just slow)`));
+    const nudged = this.silentNudges > 0 ? ` (its UART nudged ${this.silentNudges} time${this.silentNudges === 1 ? '' : 's'} meanwhile)` : '';
+    this.requests.failAll(new LabError('timeout', `board ${this.id}: no reply to ${r.what} for ${fmtMs(r.timeoutMs)} on ${this.address}${offline}${nudged}: the board may hang (raise the scenario's timeouts if it is just slow)`));
+  }
+
+  // ------------------------------------------------------------------------------ nudges
+
+  /** Something came from the board, or a request went to it: the silence starts again. */
+  private heard(): void {
+    if (this.nudgeTimer !== undefined) {
+      this.clock.clearTimeout(this.nudgeTimer);
+      this.nudgeTimer = undefined;
+    }
+    this.silentNudges = 0;
+    const after = this.options.nudgeAfterMs;
+    if (!after || !this.connection.nudge || this.requests.size === 0 || this.closed) return;
+    this.nudgeDelayMs = after;
+    this.armNudge();
+  }
+
+  private armNudge(): void {
+    this.nudgeTimer = this.clock.setTimeout(() => {
+      this.nudgeTimer = undefined;
+      if (this.requests.size === 0 || this.closed || !this.connection.isOpen) return;
+      this.counters.nudges++;
+      this.silentNudges++;
+      this.connection.nudge?.().catch(noop); // a link that went down says so through its disconnect
+      this.nudgeDelayMs = Math.min(this.nudgeDelayMs * 2, MAX_NUDGE_INTERVAL_MS);
+      this.armNudge();
+    }, this.nudgeDelayMs);
   }
 
   // ------------------------------------------------------------------------------ requests
@@ -386,6 +441,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     const id = this.requests.nextId();
     const bytes = encodeMessage({ requestId: id, simulated: false, more: false, body }, this.version);
     const replies = this.requests.track(id, NAMES[body.type], timeoutMs);
+    this.heard();
     this.connection.send(bytes).catch((e: unknown) => {
       this.requests.fail(id, isLabError(e) ? e : new LabError('link-down', `board ${this.id}: sending ${NAMES[body.type]} failed (${(e as Error).message})`, { cause: e }));
     });
@@ -530,7 +586,16 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.setState('booting', 'connecting');
     try {
       if (!this.connection.isOpen) await this.connection.open();
-      const identity = await this.probe(timeoutMs);
+      let identity: BoardIdentity;
+      try {
+        identity = await this.probe(timeoutMs);
+      } catch (e) {
+        // An emulated board whose QEMU crashed while booting (harness/emu/README.md) is restarted,
+        // as its reset would: the crash is the emulator's, not the firmware's.
+        const crash = this.options.emulator ? await this.options.emulator.crashed?.() : undefined;
+        if (!crash) throw e;
+        identity = await this.restartEmulator(timeoutMs);
+      }
       await this.negotiate(identity, timeoutMs);
       if (gen === this.generation) this.setState('ready');
       return identity;
@@ -877,6 +942,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.heard(); // stops the nudges
     ++this.generation;
     this.requests.failAll((r) => new LabError('stopped', `board ${this.id}: the session was closed during ${r.what}`));
     this.cancelHelloWait();

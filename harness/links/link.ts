@@ -80,6 +80,12 @@ export interface Link {
    * needs another way.
    */
   hardwareReset(): Promise<boolean>;
+  /**
+   * Byte-stream links: writes one LF, a byte outside any frame that a board's decoder drops as an
+   * empty line (PROTOCOL.md section 2). The session uses it for emulated boards only
+   * (BoardSessionOptions.nudgeAfterMs says why).
+   */
+  nudge?(): Promise<void>;
   close(): Promise<void>;
   stats(): LinkStats;
 

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage, type Frame } from '../protocol/index.js';
 import type { LinkFrameError } from './link.js';
+import { EMULATED_IDLE_FLUSH_MS } from '../boards/lab-board.js';
 import { TcpLink } from './tcp-link.js';
 import { parseTcpUrl, tcpConnectError, tcpUrl } from './tcp-connect.js';
 
@@ -100,6 +101,42 @@ describe('TcpLink: the board UART stream over TCP', () => {
     expect(new Uint8Array(Buffer.concat(fake.received))).toEqual(ping);
     expect(link.stats()).toMatchObject({ bytesIn: stream.length, framesIn: 2, logLines: 2, frameErrors: 0, bytesOut: ping.length, framesOut: 1, disconnects: 0 });
     await link.close();
+  });
+
+  it('nudge() writes one LF after what was sent before it (emulated boards: BoardSessionOptions.nudgeAfterMs), and nothing when closed', async () => {
+    const fake = await boardPort();
+    const link = new TcpLink({ board: 'emu-1', host: '127.0.0.1', port: fake.port });
+    await link.open();
+    await fake.client();
+    await link.send(ping);
+    await link.nudge();
+    await until('the PING and the LF at the board', () => Buffer.concat(fake.received).length === ping.length + 1);
+    expect(new Uint8Array(Buffer.concat(fake.received))).toEqual(new Uint8Array([...ping, 0x0a]));
+    expect(link.stats()).toMatchObject({ bytesOut: ping.length + 1, framesOut: 1 });
+    await link.close();
+    await link.nudge();
+    expect(link.stats().bytesOut).toBe(ping.length + 1);
+  });
+
+  it('a frame that pauses after its first byte is cut at the default 100 ms idle flush, and whole with the emulated boards\' 2 s (QEMU on a busy host)', async () => {
+    const paused = async (idleFlushMs: number | undefined): Promise<string[]> => {
+      const fake = await boardPort();
+      const link = new TcpLink({ board: 'emu-1', host: '127.0.0.1', port: fake.port, ...(idleFlushMs ? { idleFlushMs } : {}) });
+      const out = capture(link);
+      await link.open();
+      const board = await fake.client();
+      board.write(Buffer.from(pong.subarray(0, 1)));
+      await new Promise((r) => setTimeout(r, 250));
+      board.write(Buffer.from(pong.subarray(1)));
+      await until('the rest', () => link.stats().bytesIn === pong.length);
+      await new Promise((r) => setTimeout(r, 150));
+      await link.close();
+      return out;
+    };
+    const cut = await paused(undefined);
+    expect(cut.filter((l) => l.startsWith('frame'))).toEqual([]);
+    expect(cut.filter((l) => l.startsWith('log')).length).toBeGreaterThan(0); // the reply's bytes, as junk text
+    expect(await paused(EMULATED_IDLE_FLUSH_MS)).toEqual(['frame 7']);
   });
 
   it('a connection that drops emits disconnect (after the last unfinished line); open() connects again and emits reconnect', async () => {

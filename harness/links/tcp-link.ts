@@ -29,6 +29,8 @@ export interface TcpLinkOptions {
   clock?: Clock;
 }
 
+const NUDGE = Buffer.from([0x0a]);
+
 export class TcpLink extends EventEmitter<LinkEvents> implements Link {
   readonly kind = 'tcp' as const;
   readonly board: string;
@@ -98,6 +100,14 @@ export class TcpLink extends EventEmitter<LinkEvents> implements Link {
       });
     });
     this.stream.sent(frame);
+  }
+
+  /** One LF, outside any frame (Link.nudge): it goes after whatever was written before it. */
+  async nudge(): Promise<void> {
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    await new Promise<void>((resolve) => socket.write(NUDGE, () => resolve()));
+    this.stream.counters.bytesOut += NUDGE.length;
   }
 
   /** No modem lines over a raw TCP port: the caller needs another way (the session's power switch). */

@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResults } from '../../harness/report/results-types.js';
 import { buildRegions, ensureEmulatedBuilds, firmwareBuildDir, hasKit, hilCli } from '../esp-kit.js';
 import { repoRoot } from '../shared.js';
@@ -31,8 +31,17 @@ describe.runIf(hasKit)('emulated boards run the real firmware end to end (needs 
     writeFileSync(rigsFile, JSON.stringify({ $schema: path.join(repoRoot, 'harness/schemas/rigs.schema.json'), boards }, null, 2));
   }, 50 * 60_000);
 
+  // A failed test keeps the folder (flash files, QEMU logs, the run's journal) and says where.
+  let failed = false;
+  beforeEach((ctx) => {
+    ctx.onTestFailed(() => {
+      failed = true;
+    });
+  });
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (!dir) return;
+    if (failed) console.error(`emulated-lab: kept ${dir} (rigs, flash files, QEMU logs, reports) for the failed test`);
+    else rmSync(dir, { recursive: true, force: true });
   });
 
   it('a run on never-flashed boards stops at once with the command that flashes them', async () => {
@@ -81,7 +90,9 @@ describe.runIf(hasKit)('emulated boards run the real firmware end to end (needs 
     expect(r.stdout).toContain('EMULATED: these numbers come from emulated boards');
     expect(results.run.provenances).toEqual(['emulated']);
     expect(results.trials.length).toBe(16);
-    expect(results.trials.every((t) => t.status === 'passed' && t.provenance === 'emulated')).toBe(true);
+    const notPassed = results.trials.filter((t) => t.status !== 'passed').map((t) => `${t.id}: ${t.status} ${JSON.stringify(t.errors)}`);
+    expect(notPassed, notPassed.join('\n')).toEqual([]);
+    expect(results.trials.every((t) => t.provenance === 'emulated')).toBe(true);
     // The run flashed each board with the other build it needed (from the QEMU build directories).
     const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; build?: string; ok?: boolean });
     expect(events.filter((e) => e.type === 'board.flashed' && e.ok).map((e) => e.build)).toEqual(expect.arrayContaining(['reference-qemu']));

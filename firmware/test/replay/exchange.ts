@@ -32,6 +32,12 @@ export interface CollectOptions {
   timeoutMs: number;
   /** How long to listen after a request nobody can answer (damaged header) before moving on. */
   quietMs: number;
+  /**
+   * Emulated boards: after this long without a byte from the board, write one LF, then after twice
+   * as long, and so on - what the lab's session does (BoardSessionOptions.nudgeAfterMs: QEMU can
+   * hold a request's last bytes in its UART FIFO until another byte arrives).
+   */
+  nudgeAfterMs?: number;
 }
 
 /**
@@ -44,9 +50,13 @@ export class ReplyCollector {
   private readonly waiters: Array<() => void> = [];
   readonly hellos: Uint8Array[] = [];
   readonly logLines: string[] = [];
+  /** LFs written by `exchange` to a silent board (CollectOptions.nudgeAfterMs). */
+  nudges = 0;
+  private lastHeard = 0;
 
   /** Bytes the board wrote (any chunking). */
   push(bytes: Uint8Array): void {
+    this.lastHeard = Date.now();
     this.take(this.decoder.push(bytes));
   }
 
@@ -87,15 +97,32 @@ export class ReplyCollector {
   async exchange(request: Uint8Array, write: (bytes: Uint8Array) => void, options: CollectOptions, what: string): Promise<Uint8Array[]> {
     const id = trustedRequestId(request);
     write(request);
-    if (id === null) {
-      await new Promise((r) => setTimeout(r, options.quietMs));
-      return this.pending.splice(0);
+    const sentAt = Date.now();
+    let nudger: NodeJS.Timeout | undefined;
+    if (options.nudgeAfterMs) {
+      let delay = options.nudgeAfterMs;
+      let lastNudge = 0;
+      nudger = setInterval(() => {
+        if (Date.now() - Math.max(this.lastHeard, sentAt, lastNudge) < delay) return;
+        write(new Uint8Array([0x0a]));
+        this.nudges++;
+        lastNudge = Date.now();
+        delay = Math.min(delay * 2, 8000);
+      }, 50);
     }
-    let end = -1;
-    await this.until(() => {
-      end = this.pending.findIndex((f) => requestIdOf(f) === id && isFinal(f));
-      return end >= 0;
-    }, options.timeoutMs, `${what} (request id ${id})`);
-    return this.pending.splice(0, end + 1);
+    try {
+      if (id === null) {
+        await new Promise((r) => setTimeout(r, options.quietMs));
+        return this.pending.splice(0);
+      }
+      let end = -1;
+      await this.until(() => {
+        end = this.pending.findIndex((f) => requestIdOf(f) === id && isFinal(f));
+        return end >= 0;
+      }, options.timeoutMs, `${what} (request id ${id})`);
+      return this.pending.splice(0, end + 1);
+    } finally {
+      clearInterval(nudger);
+    }
   }
 }

@@ -9,6 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { EMULATED_NUDGE_AFTER_MS } from '../../../harness/boards/lab-board.js';
+import { EMULATED_RESTARTS } from '../../../harness/boards/session.js';
 import { EmulatedBoard } from '../../../harness/emu/board.js';
 import { findQemu } from '../../../harness/emu/qemu.js';
 import { writeBuildToFlash } from '../../../test/emulated/flash-file.js';
@@ -20,6 +22,10 @@ export interface EmulatedReplay {
   logLines: string[];
   /** HELLOs after the first (RESET restarts the firmware, which says HELLO again). */
   laterHellos: number;
+  /** LFs written to a silent board (EMULATED_NUDGE_AFTER_MS), as the lab's session would have. */
+  nudges: number;
+  /** QEMU crashes while booting, each followed by a restart (as the lab's session restarts them). */
+  bootCrashes: string[];
 }
 
 export async function replayOnEmulatedBoard(buildId: string, requests: readonly Uint8Array[], notes: readonly string[] = []): Promise<EmulatedReplay> {
@@ -27,23 +33,47 @@ export async function replayOnEmulatedBoard(buildId: string, requests: readonly 
   const settings = { profile: 'esp32s3-devkitc-1-n8r8' as const, flashFile: path.join(dir, 'replay.flash.bin') };
   writeBuildToFlash(settings.flashFile, buildId, 8 << 20);
   const board = new EmulatedBoard({ id: 'replay', settings, host: '127.0.0.1', port: 0, qemu: findQemu() });
-  await board.start('app');
-  const socket = net.connect(board.address.port, board.address.host);
-  socket.setNoDelay(true);
-  const collector = new ReplyCollector();
-  socket.on('data', (chunk: Buffer) => collector.push(new Uint8Array(chunk)));
+  const bootCrashes: string[] = [];
+  let socket: net.Socket | undefined;
   try {
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    // The boot takes ~1.5 s of wall time in QEMU; nothing is sent before the HELLO (harness/boards: probeDelayMs).
-    await collector.until(() => collector.hellos.length > 0, 30_000, 'emulated board HELLO');
+    let collector: ReplyCollector;
+    for (let attempt = 1; ; attempt++) {
+      await board.start('app');
+      const s = net.connect(board.address.port, board.address.host);
+      socket = s;
+      s.setNoDelay(true);
+      const c = new ReplyCollector();
+      collector = c;
+      s.on('data', (chunk: Buffer) => c.push(new Uint8Array(chunk)));
+      let closed = false;
+      s.on('error', () => undefined); // a crash closes the connection: seen below
+      s.on('close', () => {
+        closed = true;
+      });
+      await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+      try {
+        // The boot takes ~1.5 s of wall time in QEMU; nothing is sent before the HELLO (harness/boards: probeDelayMs).
+        await c.until(() => c.hellos.length > 0 || closed, 30_000, 'emulated board HELLO');
+        if (c.hellos.length === 0) throw new Error(`emulated board: QEMU closed its UART before the HELLO; last log lines: ${c.logLines.slice(-5).join(' | ')}`);
+        break;
+      } catch (e) {
+        // Espressif's QEMU with PSRAM crashes now and then while the firmware boots (harness/emu/README.md).
+        const crash = attempt < EMULATED_RESTARTS ? await board.crashed() : undefined;
+        if (!crash) throw e;
+        bootCrashes.push(crash);
+        s.destroy();
+        await board.stop();
+      }
+    }
+    const link = socket;
     const exchanges: Exchange[] = [];
     for (const [i, request] of requests.entries()) {
-      const replies = await collector.exchange(request, (b) => socket.write(b), { timeoutMs: 60_000, quietMs: 500 }, `emulated board, request ${i}${notes[i] ? ` (${notes[i]})` : ''}`);
+      const replies = await collector.exchange(request, (b) => link.write(b), { timeoutMs: 60_000, quietMs: 500, nudgeAfterMs: EMULATED_NUDGE_AFTER_MS }, `emulated board, request ${i}${notes[i] ? ` (${notes[i]})` : ''}`);
       exchanges.push({ request, replies });
     }
-    return { session: { hello: collector.hellos[0] ?? null, exchanges, notes: [...notes] }, logLines: collector.logLines, laterHellos: collector.hellos.length - 1 };
+    return { session: { hello: collector.hellos[0] ?? null, exchanges, notes: [...notes] }, logLines: collector.logLines, laterHellos: collector.hellos.length - 1, nudges: collector.nudges, bootCrashes };
   } finally {
-    socket.destroy();
+    socket?.destroy();
     await board.stop();
     rmSync(dir, { recursive: true, force: true });
   }

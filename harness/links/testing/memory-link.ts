@@ -15,6 +15,8 @@ export interface MemoryLinkOptions {
   kind?: LinkKind;
   /** Called with each request the session sends (e.g. to answer it at once). */
   onRequest?: (request: Message<Request>, link: MemoryLink) => void;
+  /** Called on each `nudge()`. */
+  onNudge?: (link: MemoryLink) => void;
   /** What `hardwareReset()` does: false = the link has no modem lines. */
   hardwareReset?: () => boolean;
 }
@@ -52,6 +54,13 @@ export class MemoryLink extends EventEmitter<LinkEvents> implements Link {
     const msg = decodeMessage(decodeFrame(frame)) as Message<Request>;
     this.sent.push(msg);
     this.options.onRequest?.(msg, this);
+  }
+
+  /** Link.nudge: counted, and passed to `onNudge` (a test's board that holds a request until nudged). */
+  nudges = 0;
+  async nudge(): Promise<void> {
+    this.nudges++;
+    this.options.onNudge?.(this);
   }
 
   async hardwareReset(): Promise<boolean> {
