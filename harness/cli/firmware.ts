@@ -18,7 +18,7 @@ import { InvalidArgumentError } from 'commander';
 import { loadFirmwareVariants } from '../config/index.js';
 import { LabError } from '../errors.js';
 import {
-  BUILD_TARGETS, buildFirmware, CPU_MHZ, DEFAULT_CPU_MHZ, planBuild, repoFirmwareDir, type BuildCpuMHz, type BuildTarget, type BuildVariant,
+  BUILD_TARGETS, buildFirmware, configuredComponentsDir, CPU_MHZ, DEFAULT_CPU_MHZ, planBuild, repoFirmwareDir, type BuildCpuMHz, type BuildTarget, type BuildVariant,
 } from '../firmware/build.js';
 import { findIdf, formatIdfVersion, spawnIdf, type IdfRunner } from '../firmware/idf.js';
 import { sizeFirmware, writeSizeReport, type FirmwareSize } from '../firmware/size.js';
@@ -137,7 +137,12 @@ export function registerFirmware(program: Command, deps: FirmwareCommandDeps = d
     .option('--json', 'print JSON')
     .action(async (opts: { variant: string[]; cpuMhz: BuildCpuMHz; for: BuildTarget; json?: boolean }) => {
       const variants = selectVariants(variantsOf(), opts.variant);
-      const plans = variants.map((v) => planBuild(v, { cpuMHz: opts.cpuMhz, target: opts.for, firmwareDir: deps.firmwareDir }));
+      // Each build as it was configured (its components folder), so idf.py size does not reconfigure it.
+      const plans = variants.map((v) => {
+        const plan = planBuild(v, { cpuMHz: opts.cpuMhz, target: opts.for, firmwareDir: deps.firmwareDir });
+        const componentsDir = configuredComponentsDir(plan.buildDir);
+        return componentsDir ? planBuild(v, { cpuMHz: opts.cpuMhz, target: opts.for, firmwareDir: deps.firmwareDir, componentsDir }) : plan;
+      });
       const idf = findIdf({ env: deps.env });
       const sizes: FirmwareSize[] = [];
       for (const plan of plans) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadFirmwareVariants } from '../config/index.js';
 import { isLabError } from '../errors.js';
-import { buildFirmware, planBuild, prepareBuildDir, QEMU_FRAGMENT, readSdkconfigLines, repoFirmwareDir, tflmPin, type BuildVariant } from './build.js';
+import { buildFirmware, configuredComponentsDir, planBuild, prepareBuildDir, QEMU_FRAGMENT, readSdkconfigLines, repoFirmwareDir, tflmPin, type BuildVariant } from './build.js';
 import type { IdfInstall } from './idf.js';
 
 const espNn: BuildVariant = { name: 'esp-nn', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] };
@@ -170,5 +170,20 @@ describe('running the build', () => {
     const plan = planBuild(reference, { cpuMHz: 80, firmwareDir: fw });
     expect(await rejection(buildFirmware(plan, idf, async () => 2))).toBe('idf.py build of firmware reference-80mhz failed (exit 2): see its output above.');
     expect(await rejection(buildFirmware(plan, idf, async () => 0))).toMatch(/^idf\.py build of firmware reference-80mhz succeeded but wrote no .*flasher_args\.json/);
+  });
+});
+
+describe('configuredComponentsDir: what hil firmware size plans a build with', () => {
+  it('reads the components folder from the build\'s CMake cache: a folder, the registry, or never configured', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hil-cmakecache-'));
+    try {
+      expect(configuredComponentsDir(dir)).toBeUndefined();
+      writeFileSync(path.join(dir, 'CMakeCache.txt'), '# This is the CMakeCache file.\nHIL_ESP_NN_VERSION:STRING=1.1.2\nHIL_COMPONENTS_DIR:UNINITIALIZED=/root/.cache/esp-kit/components\nIDF_TARGET:STRING=esp32s3\n');
+      expect(configuredComponentsDir(dir)).toBe('/root/.cache/esp-kit/components');
+      writeFileSync(path.join(dir, 'CMakeCache.txt'), 'HIL_COMPONENTS_DIR:UNINITIALIZED=\n');
+      expect(configuredComponentsDir(dir)).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

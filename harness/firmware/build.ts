@@ -96,6 +96,19 @@ export function readSdkconfigLines(texts: readonly string[]): Map<string, string
   return out;
 }
 
+/**
+ * The components folder a build directory was configured with (its CMakeCache.txt's
+ * HIL_COMPONENTS_DIR), '' for the registry, undefined when it was never configured. `hil firmware
+ * size` plans with it: idf.py reconfigures when a -D differs from the cache, and a build made offline
+ * that is reconfigured for the registry fails without network.
+ */
+export function configuredComponentsDir(buildDir: string): string | undefined {
+  const cache = path.join(buildDir, 'CMakeCache.txt');
+  if (!existsSync(cache)) return undefined;
+  const m = /^HIL_COMPONENTS_DIR:[A-Z]+=(.*)$/m.exec(readFileSync(cache, 'utf8'));
+  return m ? m[1]!.trim() : undefined;
+}
+
 export interface PlanOptions {
   cpuMHz?: BuildCpuMHz;
   target?: BuildTarget;

@@ -121,5 +121,7 @@ describe('sizing a build', () => {
     await expect(sizeFirmware(plan, idf5, async () => 0)).rejects.toThrow(
       `firmware esp-nn-80mhz is not built (no ${path.join(plan.buildDir, 'flasher_args.json')}): run \`hil firmware build --variant esp-nn --cpu-mhz 80\` first.`,
     );
+    const qemu = planBuild({ name: 'never-built', kernelBackend: 'esp-nn', espNn: '1.1.2', sdkconfig: ['variants/esp-nn.sdkconfig'] }, { target: 'qemu', firmwareDir: repoFirmwareDir });
+    await expect(sizeFirmware(qemu, idf5, async () => 0)).rejects.toThrow(/: run `hil firmware build --variant never-built --for qemu` first\.$/);
   });
 });

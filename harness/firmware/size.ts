@@ -169,7 +169,7 @@ export function partitionCsvOf(plan: BuildPlan): string {
 
 /** The command that builds `plan`. */
 export function buildCommand(plan: BuildPlan): string {
-  return `hil firmware build --variant ${plan.variant}${plan.cpuMHz === DEFAULT_CPU_MHZ ? '' : ` --cpu-mhz ${plan.cpuMHz}`}`;
+  return `hil firmware build --variant ${plan.variant}${plan.cpuMHz === DEFAULT_CPU_MHZ ? '' : ` --cpu-mhz ${plan.cpuMHz}`}${plan.target === 'board' ? '' : ` --for ${plan.target}`}`;
 }
 
 /** The app .bin of a build: `app` in flasher_args.json (`{"app": {"offset", "file"}}`). */
