@@ -28,6 +28,7 @@ export function createBoardSession(board: BoardConfig, options: CreateBoardOptio
     ...(options.versions ? { versions: options.versions } : {}),
     ...(options.resendDamaged !== undefined ? { resendDamaged: options.resendDamaged } : {}),
     ...(options.nudgeAfterMs !== undefined ? { nudgeAfterMs: options.nudgeAfterMs } : {}),
+    ...(options.bootMs !== undefined ? { bootMs: options.bootMs } : {}),
   });
 }
 
@@ -71,10 +72,10 @@ export function simulatedBoardOptions(fleet: SimFleet, boardId: string): Pick<Cr
  * What an emulated board adds: the TCP address its emulator listens on (the port QEMU chose when
  * rigs.json says 0) and the emulator itself, whose restart is the board's reset (harness/emu).
  */
-export function emulatedBoardOptions(emulator: EmulatedBoard): Pick<CreateBoardOptions, 'tcpAddress' | 'emulator' | 'probeDelayMs' | 'nudgeAfterMs' | 'idleFlushMs'> {
+export function emulatedBoardOptions(emulator: EmulatedBoard): Pick<CreateBoardOptions, 'tcpAddress' | 'emulator' | 'probeDelayMs' | 'nudgeAfterMs' | 'idleFlushMs' | 'bootMs'> {
   return {
     tcpAddress: emulator.address, emulator, probeDelayMs: EMULATED_PROBE_DELAY_MS, nudgeAfterMs: EMULATED_NUDGE_AFTER_MS,
-    idleFlushMs: EMULATED_IDLE_FLUSH_MS,
+    idleFlushMs: EMULATED_IDLE_FLUSH_MS, bootMs: EMULATED_BOOT_MS,
   };
 }
 
@@ -94,8 +95,14 @@ export const EMULATED_IDLE_FLUSH_MS = 2000;
 export const EMULATED_NUDGE_AFTER_MS = 500;
 
 /**
- * An emulated board boots when the lab connects and says HELLO in about 1.5 s of wall time here
- * (bench:emulated); only after this long without one does the session ask GET_INFO
- * (BoardSessionOptions.probeDelayMs says why it waits at all).
+ * An emulated board boots when the lab connects and says HELLO after about 9 s of wall time here
+ * (QEMU with -icount, bench:emulated); only after this long without one does the session ask
+ * GET_INFO (BoardSessionOptions.probeDelayMs says why it waits at all).
  */
-export const EMULATED_PROBE_DELAY_MS = 4000;
+export const EMULATED_PROBE_DELAY_MS = 15_000;
+
+/**
+ * What an emulated board's boot adds to connect and reset timeouts (BoardSessionOptions.bootMs):
+ * ~9 s of wall time here, more on a busy host (single-threaded under -icount).
+ */
+export const EMULATED_BOOT_MS = 45_000;

@@ -75,6 +75,12 @@ export interface BoardSessionOptions {
    * (found here: about 1 boot in 15 with a steady stream of GET_INFO), so the lab stays quiet first.
    */
   probeDelayMs?: number;
+  /**
+   * How long the board's own boot may take, on top of the timeouts callers give connect and reset
+   * (default 0). An emulated board runs its boot in QEMU with -icount, which takes ~9 s of wall time
+   * here (harness/emu/README.md); a scenario's hello timeout is about the firmware, not the emulator.
+   */
+  bootMs?: number;
   /** Protocol versions this host speaks (default: the codec's). */
   versions?: readonly number[];
   /**
@@ -168,6 +174,8 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   readonly address: string;
   /** The emulator of an emulated board (its reset strategy is a restart), else undefined. */
   readonly emulator: RestartingEmulator | undefined;
+  /** BoardSessionOptions.bootMs: what connect and reset add to their timeouts (LabBoard.bootMs). */
+  readonly bootMs: number;
   /** The link this session talks over. */
   readonly connection: Link;
   private readonly clock: Clock;
@@ -199,6 +207,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
     this.link = journalLinkKind(options.link.kind);
     this.address = options.link.address;
     this.emulator = options.emulator;
+    this.bootMs = options.bootMs ?? 0;
     this.clock = options.clock ?? systemClock;
     this.versions = options.versions ?? SUPPORTED_VERSIONS;
     this.requests = new RequestTracker(this.clock, (r) => this.requestTimedOut(r));
@@ -581,6 +590,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
    */
   async connect(timeoutMs: number): Promise<BoardIdentity> {
     this.require('connect', ['unknown', 'failed', 'ready']);
+    timeoutMs += this.bootMs;
     const gen = ++this.generation;
     this.requests.failAll(new LabError('cancelled', `board ${this.id}: connecting again`));
     this.setState('booting', 'connecting');
@@ -716,6 +726,7 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
    */
   private async restartEmulator(timeoutMs: number): Promise<BoardIdentity> {
     const emulator = this.options.emulator!;
+    timeoutMs += this.bootMs;
     for (let attempt = 1; ; attempt++) {
       // Closing on purpose is not a disconnect: the HELLO wait survives it.
       await this.connection.close();

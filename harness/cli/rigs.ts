@@ -67,9 +67,10 @@ export async function probeRigs(rigs: Rigs, options: { sim: 'auto' | 'off'; time
       let timer: NodeJS.Timeout | undefined;
       try {
         const ms = options.timeoutMs ?? 20_000;
+        const outer = ms + (b.bootMs ?? 0); // connect adds an emulated board's boot itself
         row.identity = await Promise.race([
           b.connect(ms),
-          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new LabError('timeout', `no answer within ${ms / 1000} s`)), ms); }),
+          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new LabError('timeout', `no answer within ${outer / 1000} s`)), outer); }),
         ]);
         row.provenance = provenanceOf(s.board, row.identity);
       } catch (e) {

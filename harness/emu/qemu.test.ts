@@ -40,12 +40,15 @@ describe('the QEMU command line of an emulated board', () => {
     expect(args.join(' ')).toContain('driver=ssi_psram,property=is_octal,value=true');
     expect(args.join(' ')).toContain('driver=nvram.esp32s3.efuse,property=drive,value=efuse');
     expect(args.join(' ')).not.toContain('strap_mode');
+    // The app counts instructions: 4 ns each on the virtual clock the cycle counter follows.
+    expect(args.join(' ')).toContain('-icount shift=2');
   });
 
   it('straps the download mode (0x07) only when asked - without PSRAM, which crashes QEMU in flash writes - and gives a board without PSRAM none', () => {
     const download = qemuArgs({ ...spec, profile: 'esp32s3-devkitc-1-n8r8', strap: 'download' }).join(' ');
     expect(download).toContain('driver=esp32s3.gpio,property=strap_mode,value=0x07');
     expect(download).not.toContain('ssi_psram');
+    expect(download).not.toContain('-icount'); // the ROM loader's flash writes need no instruction counting
     const n8 = qemuArgs({ ...spec, profile: 'esp32s3-devkitc-1-n8', strap: 'app' });
     expect(n8).not.toContain('-m');
     expect(n8.join(' ')).not.toContain('ssi_psram');

@@ -83,6 +83,18 @@ export interface QemuBoardSpec {
   strap: StrapMode;
 }
 
+/**
+ * QEMU counts instructions (`-icount shift=2`): each guest instruction advances the virtual clock by
+ * 2^2 = 4 ns, and the CPU cycle counter the firmware reads (CCOUNT) follows the virtual clock at
+ * 240 MHz, so an emulated latency is the instructions executed x 4 ns (0.96 cycles each). Without it
+ * CCOUNT follows the host's clock: person_detect read ~19 ms on the reference build and ~25 ms on
+ * ESP-NN, and the demo's latencies doubled when the host was busy. With it the same inference reads
+ * the same to 0.01 % on any host and load: 64.59 ms reference, 6.80 ms ESP-NN here (instructions,
+ * not cycles: no memory stalls, every PIE instruction counts one). Only the app runs with it: the ROM
+ * loader's flash writes do not need it.
+ */
+export const QEMU_ICOUNT_SHIFT = 2;
+
 /** QEMU's arguments for one emulated board. */
 export function qemuArgs(spec: QemuBoardSpec): string[] {
   const profile = EMULATED_PROFILES[spec.profile];
@@ -100,6 +112,7 @@ export function qemuArgs(spec: QemuBoardSpec): string[] {
   // In download mode the chip runs only the ROM loader and esptool's stub, which need no PSRAM - and
   // this QEMU crashes (segmentation fault) in the stub's first compressed flash write when ssi_psram is
   // attached (found here; with the same image and no PSRAM every write and MD5 check passes).
+  if (spec.strap === 'app') args.push('-icount', `shift=${QEMU_ICOUNT_SHIFT}`);
   if (profile.psramBytes > 0 && spec.strap === 'app') {
     args.push('-m', `${profile.psramBytes / (1024 * 1024)}M`);
     if (profile.psramMode === 'octal') args.push('-global', 'driver=ssi_psram,property=is_octal,value=true');

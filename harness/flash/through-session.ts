@@ -30,6 +30,8 @@ import { isPtyPath } from './webserial-port.js';
 export interface FlashableBoard {
   readonly id: string;
   connect(timeoutMs: number): Promise<BoardIdentity>;
+  /** What the board's boot adds to connect's timeout (BoardSession.bootMs); the HELLO wait allows it. */
+  readonly bootMs?: number;
   /** Closes the link so the flasher can open the port. */
   release?(): Promise<void>;
   /** RESET mode download, then the link is closed (BoardSession.enterDownloadMode). */
@@ -140,7 +142,8 @@ async function flashEmulated(
     board: board.id,
     reset: 'none',
     restartAfter: () => emulator.restart('app'),
-    helloTimeoutMs: helloMs,
+    // Every boot attempt may take its whole connect time (helloMs plus the board's boot).
+    helloTimeoutMs: EMULATED_BOOT_ATTEMPTS * (helloMs + (board.bootMs ?? 0)),
     waitForHello: async () => {
       for (let attempt = 1; ; attempt++) {
         try {

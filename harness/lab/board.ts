@@ -49,6 +49,12 @@ export interface LabBoard {
   readonly address: string;
   /** The board's identity from its latest HELLO or INFO; undefined before `connect`. */
   readonly identity: BoardIdentity | undefined;
+  /**
+   * How much longer than the scenario's timeouts a connect or reset of this board may take because of
+   * its boot (an emulated board's QEMU: harness/boards/session.ts BoardSessionOptions.bootMs); 0 or
+   * absent for boards whose boot the hello timeout covers. The scheduler widens those steps by it.
+   */
+  readonly bootMs?: number;
 
   /** Opens the link and gets the board's identity (its HELLO, or INFO when it booted earlier). */
   connect(timeoutMs: number): Promise<BoardIdentity>;

@@ -21,7 +21,7 @@ import path from 'node:path';
 import type { BoardIdentity } from '../protocol/index.js';
 import { qemuBuildId } from '../firmware/build.js';
 import { FlashError } from '../flash/flasher.js';
-import { flashThroughSession } from '../flash/through-session.js';
+import { EMULATED_BOOT_ATTEMPTS, flashThroughSession } from '../flash/through-session.js';
 import type { FirmwareBuild } from './plan.js';
 import type { NewLabEvent } from './events.js';
 import { readBuildInfo, type BuildInfo } from './fingerprint.js';
@@ -83,7 +83,7 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
     try {
       // The same steps as `hil flash`: RESET download in-band (the board said hello, so it answers),
       // esptool-js, then the HELLO through this board's session checked against the image.
-      const report = await env.step(`flashing ${dirId}`, flashMs + connectMs + helloMs, () => flashThroughSession({
+      const report = await env.step(`flashing ${dirId}`, flashMs + connectMs + helloMs + EMULATED_BOOT_ATTEMPTS * (board.bootMs ?? 0), () => flashThroughSession({
         board, answering: true, build: info.dir, requestMs: connectMs, helloMs,
         ...(emulator
           ? { port: board.address, baud: EMULATED_FLASH_BAUD, emulator }

@@ -75,7 +75,7 @@ export const openFleet: OpenFleet = async ({ rigs, selected, sim, timeScale, bla
     }
   }
   if (emulators) {
-    notes.push('emulated boards started (Espressif QEMU running the firmware in each flash file; every number they report is emulated: the firmware\'s arithmetic, QEMU\'s cycle counter):');
+    notes.push('emulated boards started (Espressif QEMU running the firmware in each flash file; every number they report is emulated: the firmware\'s arithmetic, its instructions counted by QEMU):');
     for (const b of emulators.boards) notes.push(`  ${b.id}  tcp     tcp://${b.address.host}:${b.address.port}  ${b.settings.profile}  ${b.settings.flashFile}`);
   }
   const handle: FleetHandle = {

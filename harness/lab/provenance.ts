@@ -3,7 +3,7 @@
  *
  * - `board`: an ESP32-S3 - its outputs and its cycle counter are the silicon's.
  * - `emulated`: Espressif's QEMU running the lab's real firmware binary (harness/emu) - its
- *   outputs are the firmware's real arithmetic, its timings QEMU's cycle counter, not silicon.
+ *   outputs are the firmware's real arithmetic, its timings its instructions counted by QEMU (-icount, 4 ns each), not silicon cycles.
  * - `simulated`: the lab's simulated ESP32-S3 (harness/sim) - outputs from the host interpreter,
  *   timings from a cost model.
  *

@@ -144,7 +144,7 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
       slot.setState('failed', why);
       slot.forget();
       try {
-        const id = await step(`resetting board ${slot.id}`, (t.helloS + t.connectS) * 1000, () => slot.board.reset(t.helloS * 1000));
+        const id = await step(`resetting board ${slot.id}`, (t.helloS + t.connectS) * 1000 + (slot.board.bootMs ?? 0), () => slot.board.reset(t.helloS * 1000));
         const wrong = announce(id);
         if (wrong) return wrong;
         slot.setState('ready', 'reset and probed again');
@@ -176,7 +176,7 @@ export async function runSchedule(o: SchedulerOptions): Promise<ScheduleOutcome>
     slot.setState('booting', `connecting over ${slot.board.link} ${slot.board.address}`);
     for (let connected = false; !connected;) {
       try {
-        const id = await step(`connecting to board ${slot.id}`, (t.connectS + t.helloS) * 1000, () => slot.board.connect(t.helloS * 1000));
+        const id = await step(`connecting to board ${slot.id}`, (t.connectS + t.helloS) * 1000 + (slot.board.bootMs ?? 0), () => slot.board.connect(t.helloS * 1000));
         const wrong = announce(id);
         if (wrong) { quarantine(wrong); return; }
         slot.setState('ready');

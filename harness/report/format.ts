@@ -90,7 +90,7 @@ export function gateSummaryOf(results: RunResults, variant: string): string {
 export const SIMULATED_BANNER = 'SIMULATED: these numbers come from simulated boards (harness/sim), not from ESP32-S3 hardware';
 
 /** The same for an emulated board: its outputs are real, its timings are not silicon's. */
-export const EMULATED_BANNER = 'EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings are QEMU\'s cycle counter, not ESP32-S3 silicon';
+export const EMULATED_BANNER = 'EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings count the firmware\'s instructions (QEMU -icount: 4 ns each), not ESP32-S3 silicon cycles';
 
 /** What a report says about the origin of its numbers: the run's `simulated` flag and its provenance classes. */
 export interface ProvenanceSummary {

@@ -46,7 +46,7 @@ describe('an emulated run', () => {
     const c = new ConsoleReporter({ stream: out, tty: false });
     for (const e of emulatedRun.events) c.onEvent(e);
     const lines = out.text.split('\n');
-    expect(lines[0]).toBe('EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings are QEMU\'s cycle counter, not ESP32-S3 silicon');
+    expect(lines[0]).toBe('EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings count the firmware\'s instructions (QEMU -icount: 4 ns each), not ESP32-S3 silicon cycles');
     expect(lines[1]).toMatch(/^run emu-night: scenario synthetic, 8 variants x 2 boards/);
     const summary = consoleSummary(emulated).split('\n');
     expect(summary[0]).toBe(EMULATED_BANNER);

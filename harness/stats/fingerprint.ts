@@ -38,7 +38,7 @@ export interface Fingerprint {
   simulated?: boolean;
   /**
    * 'board', 'emulated' or 'simulated' (harness/lab/provenance.ts): an emulated board's timings are
-   * QEMU's cycle counter, so it never matches a board or a simulated one. Fingerprints journaled
+   * instruction counts (QEMU -icount), so it never matches a board or a simulated one. Fingerprints journaled
    * before the field existed get it from `simulated` when the journal is read (report/collect.ts).
    */
   provenance?: Provenance;

@@ -111,7 +111,7 @@ describe('report.html in Chromium', () => {
     const [file] = new HtmlReporter('mixed.html').onEnd(mixed, { outDir: dir, files: [] });
     const o = await open(file);
     const { page } = o;
-    await expect(page.locator('#emulated-banner').textContent()).resolves.toBe('EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings are QEMU\'s cycle counter, not ESP32-S3 silicon');
+    await expect(page.locator('#emulated-banner').textContent()).resolves.toBe('EMULATED: these numbers come from emulated boards (Espressif QEMU running the lab firmware): outputs are the firmware\'s real arithmetic, timings count the firmware\'s instructions (QEMU -icount: 4 ns each), not ESP32-S3 silicon cycles');
     expect(await page.evaluate(() => { window.scrollTo(0, document.body.scrollHeight / 2); return window.scrollY; })).toBeGreaterThan(500);
     for (const id of ['#emulated-banner', '#simulated-banner']) {
       expect(await page.locator(id).isVisible()).toBe(true);

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { EMULATED_NUDGE_AFTER_MS } from '../../../harness/boards/lab-board.js';
+import { EMULATED_NUDGE_AFTER_MS, EMULATED_BOOT_MS } from '../../../harness/boards/lab-board.js';
 import { EMULATED_RESTARTS } from '../../../harness/boards/session.js';
 import { EmulatedBoard } from '../../../harness/emu/board.js';
 import { findQemu } from '../../../harness/emu/qemu.js';
@@ -52,8 +52,8 @@ export async function replayOnEmulatedBoard(buildId: string, requests: readonly 
       });
       await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
       try {
-        // The boot takes ~1.5 s of wall time in QEMU; nothing is sent before the HELLO (harness/boards: probeDelayMs).
-        await c.until(() => c.hellos.length > 0 || closed, 30_000, 'emulated board HELLO');
+        // The boot takes ~9 s of wall time in QEMU with -icount; nothing is sent before the HELLO (harness/boards: probeDelayMs).
+        await c.until(() => c.hellos.length > 0 || closed, EMULATED_BOOT_MS, 'emulated board HELLO');
         if (c.hellos.length === 0) throw new Error(`emulated board: QEMU closed its UART before the HELLO; last log lines: ${c.logLines.slice(-5).join(' | ')}`);
         break;
       } catch (e) {
