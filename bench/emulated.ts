@@ -11,7 +11,8 @@
  *    and a re-flash where every region is skipped;
  * 3. QEMU's boot: process start to the firmware's HELLO on the lab's connection (median of 5);
  * 4. trials on an emulated board: a run of scenarios/demo-emulated.json on two emulated boards, the
- *    median trial time per variant, and the share of board time inside Invoke() (QEMU's cycle counter).
+ *    median trial time per variant, the emulated latency (instructions x 4 ns, QEMU -icount) against the
+ *    simulated board's cost model.
  *
  * Usage: npm run bench:emulated [-- --skip-cold] [--variants reference,esp-nn]
  */
@@ -160,9 +161,9 @@ function trialTimes(): void {
   }
   console.log(`  whole run ${s(wall)} (${events.filter((e) => e.type === 'trial.finished').length} trials on 2 boards, flashes between builds included)`);
   for (const [v, ms] of perVariant) console.log(`  ${v.padEnd(44)} median trial ${s(median(ms))}`);
-  console.log(`  board time inside Invoke() by QEMU's cycle counter: ${((invokeMs / boardMs) * 100).toFixed(1)} % of trial time - the cycle counter runs far slower than QEMU's wall time (firmware/README.md)`);
+  console.log(`  board time inside Invoke() (instructions x 4 ns, QEMU -icount) against wall time: ${((invokeMs / boardMs) * 100).toFixed(1)} % of trial time - not a duty cycle: QEMU's virtual time is not wall time (firmware/README.md)`);
 
-  // Emulated latency (QEMU's cycle counter) against the simulated board's cost model, per variant.
+  // Emulated latency (instructions x 4 ns, QEMU -icount) against the simulated board's cost model, per variant.
   const results = JSON.parse(readFileSync(path.join(runDir, 'results.json'), 'utf8')) as RunResults;
   const scenario = JSON.parse(readFileSync(path.join(repo, 'scenarios', 'demo-emulated.json'), 'utf8')) as { matrix: { model: Array<{ id: string; path: string }> } };
   console.log('\n  variant                                     emulated median   cost model (simulated)   cost model / emulated');
