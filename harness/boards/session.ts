@@ -156,11 +156,12 @@ function resendable(body: Request, e: unknown): boolean {
 const CONSOLE_HINT: Record<LinkKind, string> = {
   serial: ' and the baud rate in rigs.json matches its console',
   tcp: ' and whatever serves its TCP port (the emulator, ser2net) forwards its console UART',
+  rfc2217: ' and ser2net forwards its console UART at the baud rate in rigs.json',
   mqtt: '',
 };
 
 function journalLinkKind(kind: LinkKind): LabBoard['link'] {
-  return kind === 'tcp' ? 'serial' : kind;
+  return kind === 'tcp' || kind === 'rfc2217' ? 'serial' : kind;
 }
 
 export class BoardSession extends EventEmitter<BoardSessionEvents> implements LabBoard {

@@ -6,6 +6,7 @@
  * Simulated boards are started in-process for the probe unless --no-sim (they run in `hil sim`);
  * emulated boards (QEMU running the firmware in their flash file) are started for the probe.
  */
+import { rfc2217Url } from '../links/rfc2217-link.js';
 import type { Command } from 'commander';
 import { loadRigs, type BoardConfig, type Rigs, type SelectedBoard } from '../config/index.js';
 import { ExitCode, LabError } from '../errors.js';
@@ -25,6 +26,10 @@ export function rigsTable(rigs: Rigs): string[][] {
       const s = b.transport.serial;
       const where = s.port ?? '(PTY of the simulated fleet)';
       rows.push([b.id, b.chip, `serial ${s.baud} ${s.reset}`, where, tags, sim(b)]);
+    }
+    if (b.transport.rfc2217) {
+      const r = b.transport.rfc2217;
+      rows.push([b.id, b.chip, `rfc2217 ${r.baud} ${r.reset}`, rfc2217Url(r), tags, sim(b)]);
     }
     if (b.transport.tcp) {
       const t = b.transport.tcp;
@@ -57,7 +62,7 @@ export interface ProbeRow {
 
 /** Connects to every board of the rigs (each over its first link) and reads its identity. */
 export async function probeRigs(rigs: Rigs, options: { sim: 'auto' | 'off'; timeScale?: number; timeoutMs?: number; open?: OpenFleet }): Promise<ProbeRow[]> {
-  const selected: SelectedBoard[] = rigs.boards.map((board) => ({ board, transport: board.transport.serial ? 'serial' : board.transport.tcp ? 'tcp' : 'mqtt' }));
+  const selected: SelectedBoard[] = rigs.boards.map((board) => ({ board, transport: board.transport.serial ? 'serial' : board.transport.rfc2217 ? 'rfc2217' : board.transport.tcp ? 'tcp' : 'mqtt' }));
   // A never-flashed emulated board is started too: the probe then says it does not answer.
   const fleet = await (options.open ?? openFleet)({ rigs, selected, sim: options.sim, blankEmulated: 'allow', ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) });
   try {

@@ -31,7 +31,7 @@ const expected: Record<string, string> = {
   'rigs-bad-id.json': ' /boards/0/id: must be a slug of lowercase letters, digits and dashes, at most 40 characters, e.g. "s3-desk-1" (got "Sim 1")',
   'rigs-wrong-chip.json': ' /boards/0/chip: must be "esp32s3" (got "esp32")',
   'rigs-bad-reset-mode.json': ' /boards/0/transport/serial/reset: must be one of "classic", "usb-jtag" (got "jtag")',
-  'rigs-no-transport.json': ' /boards/0/transport: must not be empty (give the board a "serial", "tcp" and/or "mqtt" transport)',
+  'rigs-no-transport.json': ' /boards/0/transport: must not be empty (give the board a "serial", "rfc2217", "tcp" and/or "mqtt" transport)',
   'rigs-topic-wildcard.json': ' /boards/0/transport/mqtt/topic: must be a topic prefix like "lab/s3-desk-1", with no + or # wildcards and no leading or trailing slash (got "lab/#")',
   // The value is not echoed: it may be the password itself.
   'rigs-secret-in-file.json': ' /boards/0/transport/mqtt/credentials/passwordEnv: must be the NAME of an environment variable, like "LAB_MQTT_PASSWORD", never the secret itself',
@@ -55,6 +55,9 @@ const expected: Record<string, string> = {
   'rigs-cert-without-key.json': ' /mqtt/tls: certFile needs keyFile (the private key of the client certificate)',
   'rigs-tcp-no-port.json': ' /boards/0/transport/tcp: must be "host:port", e.g. "127.0.0.1:5601" (port 0 only for a board the lab starts, emulated or simulated: it picks a free port) (got "bench-2.lab")',
   'rigs-tcp-port-zero-real.json': ' /boards/0/transport/tcp: port 0 means "the lab picks one", which only works for a board the lab starts itself (emulated or simulated): give the port the board (ser2net) listens on',
+  'rigs-rfc2217-shared-port.json': ' /boards/1/transport/rfc2217/address: "10.0.0.5:4001" is also board "bench-1"\'s network port (each board needs its own)',
+  'rigs-rfc2217-bad-reset.json': ' /boards/0/transport/rfc2217/reset: must be one of "classic", "usb-jtag", "none" (got "dtr")',
+  'rigs-rfc2217-no-port.json': ' /boards/0/transport/rfc2217: must be "host:port" of ser2net\'s telnet(rfc2217) port, e.g. "bench-2.lab:4001", or {"address": "host:port", "baud": 115200, "reset": "classic"} (got "bench-2.lab")',
   'rigs-shared-tcp-port.json': ' /boards/1/transport/tcp: "10.0.0.5:3001" is also board "bench-1"\'s TCP port (each board needs its own)',
   'rigs-emulated-without-tcp.json': ' /boards/0/transport: an emulated board is reached on its UART0 over TCP: add "tcp": "127.0.0.1:0" (0 = any free port)',
   'rigs-emulated-remote-host.json': ' /boards/0/transport/tcp: an emulated board runs on this host, so its UART listens on a loopback address, not "10.0.0.5": use "127.0.0.1:<port>" (0 = any free port)',

@@ -247,6 +247,8 @@ describe('loadRigs: boards on raw TCP serial ports and emulated boards', () => {
     'rigs.json': {
       boards: [
         { id: 'bench-3', chip: 'esp32s3', transport: { tcp: 'bench-host.lab:3001' }, tags: ['ser2net'] },
+        { id: 'bench-4', chip: 'esp32s3', transport: { rfc2217: 'bench-host.lab:4001' } },
+        { id: 'bench-5', chip: 'esp32s3', transport: { rfc2217: { address: '[fd00::5]:4002', baud: 921600, reset: 'none' } } },
         { id: 'emu-1', chip: 'esp32s3', transport: { tcp: '127.0.0.1:0' }, emulated: { profile: 'esp32s3-devkitc-1-n8r8', flashFile: 'state/emu-1.bin' }, identity: { mac: '02:00:00:00:00:01' } },
         { id: 'emu-2', chip: 'esp32s3', transport: { tcp: '127.0.0.1:5602' }, emulated: { profile: 'esp32s3-devkitc-1-n8' } },
       ],
@@ -255,8 +257,11 @@ describe('loadRigs: boards on raw TCP serial ports and emulated boards', () => {
   const rigs = loadRigs(path.join(dir, 'rigs.json'));
 
   it('parses host:port, resolves the flash file against rigs.json and defaults it to the user cache', () => {
-    const [ser2net, emu1, emu2] = rigs.boards;
+    const [ser2net, rfc, rfcV6, emu1, emu2] = rigs.boards;
     expect(ser2net.transport).toEqual({ tcp: { host: 'bench-host.lab', port: 3001 } });
+    // RFC 2217 ports: the shorthand takes the serial defaults; the object form sets them.
+    expect(rfc.transport).toEqual({ rfc2217: { host: 'bench-host.lab', port: 4001, baud: 115200, flashBaud: 921600, reset: 'classic' } });
+    expect(rfcV6.transport).toEqual({ rfc2217: { host: 'fd00::5', port: 4002, baud: 921600, flashBaud: 921600, reset: 'none' } });
     expect(ser2net.emulated).toBeUndefined();
     expect(emu1.emulated).toEqual({ profile: 'esp32s3-devkitc-1-n8r8', flashFile: path.join(dir, 'state', 'emu-1.bin') });
     expect([emu1.psramBytes, emu1.flashBytes]).toEqual([8 << 20, 8 << 20]);
@@ -264,9 +269,9 @@ describe('loadRigs: boards on raw TCP serial ports and emulated boards', () => {
     expect(emu2.emulated?.flashFile).toMatch(/hil-lab\/emulated\/emu-2\.flash\.bin$/);
   });
 
-  it('reaches a TCP-only board over "serial" (its console) and over "any"', () => {
+  it('reaches TCP-only and RFC 2217 boards over "serial" (their console)', () => {
     const scenario = loadScenario(path.join(scratch({ 's.json': { ...minimalScenario, transport: 'serial' } }), 's.json'));
-    expect(selectBoards(scenario, rigs).map((s) => s.transport)).toEqual(['tcp', 'tcp', 'tcp']);
+    expect(selectBoards(scenario, rigs).map((s) => s.transport)).toEqual(['tcp', 'rfc2217', 'rfc2217', 'tcp', 'tcp']);
   });
 });
 

@@ -20,6 +20,7 @@ interface RawBoard {
   transport: {
     serial?: { port?: string; baud: number; flashBaud: number; reset: 'classic' | 'usb-jtag' };
     tcp?: string;
+    rfc2217?: string | { address: string; baud?: number; flashBaud?: number; reset?: 'classic' | 'usb-jtag' | 'none' };
     mqtt?: { topic?: string; credentials?: EnvCredentials; tls?: RawTls };
   };
   identity?: { usbSerial?: string; mac?: string };
@@ -134,10 +135,23 @@ export function loadRigs(filePath: string): Rigs {
       }
       transport.tcp = { host, port };
     }
+    if (b.transport.rfc2217 !== undefined) {
+      const r = b.transport.rfc2217;
+      const pointer = `${at}/transport/rfc2217${typeof r === 'string' ? '' : '/address'}`;
+      const { host, port } = parseHostPort(typeof r === 'string' ? r : r.address);
+      if (port < 1 || port > 65535) throw fail(pointer, `port ${port} is not a TCP port (1-65535): give the port ser2net's telnet(rfc2217) accepter listens on`);
+      const key = `${host}:${port}`;
+      const other = seen.tcp.get(key);
+      if (other) throw fail(pointer, `"${key}" is also board "${other}"'s network port (each board needs its own)`);
+      seen.tcp.set(key, b.id);
+      const o: Exclude<typeof r, string> | Record<string, undefined> = typeof r === 'string' ? {} : r;
+      transport.rfc2217 = { host, port, baud: o.baud ?? 115200, flashBaud: o.flashBaud ?? 921600, reset: o.reset ?? 'classic' };
+    }
     if (b.emulated) {
       if (!b.transport.tcp) throw fail(`${at}/transport`, 'an emulated board is reached on its UART0 over TCP: add "tcp": "127.0.0.1:0" (0 = any free port)');
-      if (b.transport.serial || b.transport.mqtt) {
-        throw fail(`${at}/transport/${b.transport.serial ? 'serial' : 'mqtt'}`, 'an emulated board has only its UART0 over TCP (QEMU has no USB-Serial-JTAG and no radio for MQTT): keep only "tcp"');
+      const extra = b.transport.serial ? 'serial' : b.transport.mqtt ? 'mqtt' : b.transport.rfc2217 ? 'rfc2217' : undefined;
+      if (extra) {
+        throw fail(`${at}/transport/${extra}`, 'an emulated board has only its UART0 over TCP (QEMU has no USB-Serial-JTAG and no radio for MQTT): keep only "tcp"');
       }
     }
     if (b.transport.mqtt) {

@@ -13,7 +13,7 @@ import { closest, quoteList } from './suggest.js';
 export interface SelectedBoard {
   board: BoardConfig;
   /** The link this run uses for the board ('tcp': its serial console over a raw TCP port). */
-  transport: 'serial' | 'tcp' | 'mqtt';
+  transport: 'serial' | 'tcp' | 'rfc2217' | 'mqtt';
 }
 
 export interface SelectOptions {
@@ -49,15 +49,15 @@ export function selectBoards(scenario: Scenario, rigs: Rigs, options: SelectOpti
   if (sel.max !== undefined) chosen = chosen.slice(0, sel.max);
 
   const selected = chosen.map((board): SelectedBoard => {
-    const { serial, tcp, mqtt } = board.transport;
-    // "serial" is the board's serial console, on a serial port or on a raw TCP port.
-    if (scenario.transport === 'serial' && !serial && !tcp) {
-      throw fail('/transport', `"serial", but board "${board.id}" has no serial or tcp transport in ${rigs.label} (use "any", or select boards that have one)`);
+    const { serial, tcp, rfc2217, mqtt } = board.transport;
+    // "serial" is the board's serial console: on a serial port, an RFC 2217 port or a raw TCP port.
+    if (scenario.transport === 'serial' && !serial && !rfc2217 && !tcp) {
+      throw fail('/transport', `"serial", but board "${board.id}" has no serial, rfc2217 or tcp transport in ${rigs.label} (use "any", or select boards that have one)`);
     }
     if (scenario.transport === 'mqtt' && !mqtt) {
       throw fail('/transport', `"mqtt", but board "${board.id}" has no mqtt transport in ${rigs.label} (use "any", or select boards that have one)`);
     }
-    const console = serial ? 'serial' : tcp ? 'tcp' : undefined;
+    const console = serial ? 'serial' : rfc2217 ? 'rfc2217' : tcp ? 'tcp' : undefined;
     const transport = scenario.transport === 'mqtt' ? 'mqtt' : scenario.transport === 'serial' ? console! : console ?? 'mqtt';
     return { board, transport };
   });

@@ -58,10 +58,27 @@ export interface TcpTransport {
   port: number;
 }
 
+/**
+ * A network serial port that speaks RFC 2217 (rigs.json `"rfc2217": "host:port"` or an object):
+ * ser2net's `telnet(rfc2217)` accepter in front of the board's USB-UART. Carries the board protocol
+ * at `baud`, flashing at `flashBaud` (SET-BAUDRATE), and the `reset` sequence on DTR/RTS (SET-CONTROL).
+ */
+export interface Rfc2217Transport {
+  host: string;
+  port: number;
+  /** Default 115200. */
+  baud: number;
+  /** Default 921600. */
+  flashBaud: number;
+  /** Default 'classic'; 'none' when the port behind the server has no reset lines. */
+  reset: ResetMode | 'none';
+}
+
 /** At least one is present (the schema and the loader make sure). */
 export interface BoardTransport {
   serial?: SerialTransport;
   tcp?: TcpTransport;
+  rfc2217?: Rfc2217Transport;
   mqtt?: MqttTransport;
 }
 

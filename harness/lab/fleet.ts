@@ -8,6 +8,7 @@
  * Emulated boards (harness/emu) are always started here: each an Espressif QEMU process running
  * the firmware in its flash file, reached on its UART0's TCP port, reset by a restart.
  */
+import { rfc2217Url } from '../links/rfc2217-link.js';
 import { LabError } from '../errors.js';
 import { brokerOf, createLabBoard, emulatedBoardOptions, simulatedBoardOptions } from '../boards/index.js';
 import { startEmulatedFleet, type EmulatedFleet } from '../emu/fleet.js';
@@ -70,6 +71,7 @@ export const openFleet: OpenFleet = async ({ rigs, selected, sim, timeScale, bla
       notes.push(
         s.transport === 'serial' ? `  ${b.id}  serial  ${b.ptyPath}  ${b.baud} baud`
           : s.transport === 'tcp' ? `  ${b.id}  tcp     tcp://${b.tcpAddress?.host}:${b.tcpAddress?.port}`
+            : s.transport === 'rfc2217' ? `  ${b.id}  rfc2217 ${rfc2217Url(s.board.transport.rfc2217!)} (its PTY ${b.ptyPath ?? '-'} behind the server)`
             : `  ${b.id}  mqtt    ${b.mqttTopic} @ ${fleet.brokerUrl}`,
       );
     }

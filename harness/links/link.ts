@@ -10,8 +10,12 @@
  */
 import type { DecodeErrorReason, Frame } from '../protocol/index.js';
 
-/** `tcp`: the board's UART bytes over one TCP connection (an emulator, ser2net); a byte stream like `serial`. */
-export type LinkKind = 'serial' | 'tcp' | 'mqtt';
+/**
+ * `tcp`: the board's UART bytes over one TCP connection (an emulator, ser2net raw); `rfc2217`: the
+ * same inside telnet with the port's baud rate and DTR/RTS (ser2net telnet(rfc2217)). Both are byte
+ * streams like `serial`.
+ */
+export type LinkKind = 'serial' | 'tcp' | 'rfc2217' | 'mqtt';
 
 /** A frame candidate the link rejected: on serial and TCP a decoder error, on MQTT a message that is not one valid frame. */
 export interface LinkFrameError {

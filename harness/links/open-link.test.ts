@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { BoardConfig } from '../config/types.js';
 import { MqttLink } from './mqtt-link.js';
 import { createLink } from './open-link.js';
+import { Rfc2217Link } from './rfc2217-link.js';
 import { SerialLink } from './serial-link.js';
 import { TcpLink } from './tcp-link.js';
 
@@ -24,7 +25,16 @@ describe('createLink', () => {
     expect(l).toBeInstanceOf(TcpLink);
     expect(l).toMatchObject({ kind: 'tcp', address: 'tcp://ser2net.lab:3001' });
     expect(createLink(board({ tcp: { host: '127.0.0.1', port: 0 }, mqtt }), { transport: 'any', brokerUrl: 'mqtt://h' })).toBeInstanceOf(MqttLink);
-    expect(() => createLink(board({ mqtt }), { transport: 'any' })).toThrow('board bench-1: no usable link: give it transport.serial.port, transport.tcp or transport.mqtt (with a broker) in rigs.json');
+    expect(() => createLink(board({ mqtt }), { transport: 'any' })).toThrow('board bench-1: no usable link: give it transport.serial.port, transport.rfc2217, transport.tcp or transport.mqtt (with a broker) in rigs.json');
+  });
+
+  it('any: an RFC 2217 port comes after a local serial port and before a raw TCP one; it carries the rig\'s baud and reset', () => {
+    const rfc2217 = { host: 'bench-host.lab', port: 4001, baud: 921600, flashBaud: 921600, reset: 'none' as const };
+    expect(createLink(board({ serial, rfc2217, tcp }), { transport: 'any' })).toBeInstanceOf(SerialLink);
+    const l = createLink(board({ rfc2217, tcp, mqtt }), { transport: 'any', brokerUrl: 'mqtt://h' });
+    expect(l).toBeInstanceOf(Rfc2217Link);
+    expect(l).toMatchObject({ kind: 'rfc2217', address: 'rfc2217://bench-host.lab:4001' });
+    expect(() => createLink(board({ tcp }), { transport: 'rfc2217' })).toThrow('board bench-1 has no RFC 2217 transport in rigs.json: add "rfc2217": "host:port" (ser2net\'s telnet(rfc2217) port), or use another transport');
   });
 
   it('tcp: the port rigs.json gives, or the one the lab chose for port 0', () => {

@@ -1,6 +1,7 @@
 /**
- * The link to one board of rigs.json: its serial device, its raw TCP serial port or its MQTT topic,
- * whichever the caller asks for (`any` prefers serial, then TCP - both need no broker - then MQTT).
+ * The link to one board of rigs.json: its serial device, its RFC 2217 or raw TCP network serial port,
+ * or its MQTT topic, whichever the caller asks for (`any` prefers serial, then RFC 2217, then raw TCP -
+ * none needs a broker - then MQTT).
  * Credentials come from the environment variables rigs.json names (never from the file itself).
  */
 import type { BoardConfig, EnvCredentials, TlsFiles } from '../config/types.js';
@@ -8,10 +9,11 @@ import { LabError } from '../errors.js';
 import type { Clock, Link } from './link.js';
 import { MqttLink } from './mqtt-link.js';
 import { SerialLink } from './serial-link.js';
+import { Rfc2217Link } from './rfc2217-link.js';
 import { TcpLink } from './tcp-link.js';
 import type { TcpAddress } from './tcp-connect.js';
 
-export type TransportChoice = 'serial' | 'tcp' | 'mqtt' | 'any';
+export type TransportChoice = 'serial' | 'tcp' | 'rfc2217' | 'mqtt' | 'any';
 
 export interface BrokerChoice {
   url: string;
@@ -46,17 +48,28 @@ export function createLink(board: BoardConfig, options: OpenLinkOptions): Link {
   const serial = board.transport.serial;
   const mqtt = board.transport.mqtt;
   const tcp = board.transport.tcp;
+  const rfc2217 = board.transport.rfc2217;
   const serialPath = options.serialPath ?? serial?.port;
   const tcpAddress = options.tcpAddress ?? (tcp && tcp.port !== 0 ? tcp : undefined);
   const broker = options.broker ?? (options.brokerUrl ? { url: options.brokerUrl } : undefined);
   let kind: Exclude<TransportChoice, 'any'>;
   if (options.transport === 'any') {
     if (serial && serialPath) kind = 'serial';
+    else if (rfc2217) kind = 'rfc2217';
     else if (tcp && tcpAddress) kind = 'tcp';
     else if (mqtt && broker) kind = 'mqtt';
-    else throw new LabError('link-config', `board ${board.id}: no usable link: give it transport.serial.port, transport.tcp or transport.mqtt (with a broker) in rigs.json`);
+    else throw new LabError('link-config', `board ${board.id}: no usable link: give it transport.serial.port, transport.rfc2217, transport.tcp or transport.mqtt (with a broker) in rigs.json`);
   } else {
     kind = options.transport;
+  }
+  if (kind === 'rfc2217') {
+    if (!rfc2217) throw new LabError('link-config', `board ${board.id} has no RFC 2217 transport in rigs.json: add "rfc2217": "host:port" (ser2net's telnet(rfc2217) port), or use another transport`);
+    return new Rfc2217Link({
+      board: board.id, host: rfc2217.host, port: rfc2217.port, baudRate: rfc2217.baud, reset: rfc2217.reset,
+      ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      ...(options.idleFlushMs !== undefined ? { idleFlushMs: options.idleFlushMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   }
   if (kind === 'tcp') {
     if (!tcp) throw new LabError('link-config', `board ${board.id} has no TCP transport in rigs.json: add "tcp": "host:port" (the emulator's or ser2net's port) to its transport, or use ${serial ? 'the serial' : 'the MQTT'} transport`);

@@ -1,7 +1,7 @@
 /**
  * ONE conformance suite for the board protocol, run over every link (CONVENTIONS.md, MQTT.js: the
  * same suite re-run for every transport): a PTY serial link, a raw TCP serial port, MQTT through
- * the embedded aedes broker (3.1.1) and MQTT 5 through a real mosquitto with passwords and an ACL (targets.ts), each
+ * the embedded aedes broker (3.1.1), a real ser2net in front of the board's PTY (RFC 2217 and raw), and MQTT 5 through a real mosquitto with passwords and an ACL (targets.ts), each
  * against a simulated ESP32-S3 driven through the lab's `BoardSession`. Outputs are compared with
  * the lab's host interpreter byte for byte. Mosquitto missing fails the suite with the command
  * that installs it.
@@ -101,6 +101,7 @@ describe.each(TARGETS)('board protocol conformance over $name', (target) => {
     // The journal knows serial and MQTT: a TCP serial port carries the board's UART, so it is serial there.
     expect(s.link).toBe(target.kind === 'mqtt' ? 'mqtt' : 'serial');
     if (target.kind === 'tcp') expect(s.address).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    if (target.kind === 'rfc2217') expect(s.address).toMatch(/^rfc2217:\/\/127\.0\.0\.1:[1-9]\d*$/);
     if (target.kind !== 'mqtt') {
       // The boot log came through the same byte stream as the frames, as lines.
       expect(lines.some((l) => l.startsWith('ESP-ROM:esp32s3'))).toBe(true);

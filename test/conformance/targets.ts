@@ -9,6 +9,7 @@ import { BoardSession } from '../../harness/boards/session.js';
 import { brokerOf, createBoardSession, simulatedBoardOptions } from '../../harness/boards/lab-board.js';
 import { startSimFleet, type SimBoard, type SimFleet } from '../../harness/sim/index.js';
 import { startMosquitto, type Mosquitto } from '../../harness/links/testing/mosquitto.js';
+import { startSer2net, type Ser2net } from '../../harness/links/testing/ser2net.js';
 
 export const BOARD = 'sim-1';
 export const SERIAL_BAUD = 921600;
@@ -21,6 +22,7 @@ export interface ConformanceRig {
   fleet: SimFleet;
   sim: SimBoard;
   mosquitto?: Mosquitto;
+  ser2net?: Ser2net;
   /** A new session with the board (not connected yet). */
   session(options?: { resendDamaged?: boolean }): BoardSession;
   stop(): Promise<void>;
@@ -28,7 +30,7 @@ export interface ConformanceRig {
 
 export interface ConformanceTarget {
   name: string;
-  kind: 'serial' | 'tcp' | 'mqtt';
+  kind: 'serial' | 'tcp' | 'rfc2217' | 'mqtt';
   broker?: 'aedes' | 'mosquitto';
   /** Starts the board (with `faults`, e.g. a noisy line) and whatever broker the link needs. */
   start(faults?: SimulatedFault[]): Promise<ConformanceRig>;
@@ -87,6 +89,49 @@ export const tcpTarget: ConformanceTarget = {
   start: (faults) => rigOf(rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' }, tcp: { host: '127.0.0.1', port: 0 } }, 'embedded', faults), 'tcp'),
 };
 
+/**
+ * The board behind a real ser2net, as on a lab's bench host: the simulated board's PTY (at
+ * SERIAL_BAUD) exported by Debian's ser2net, in `telnet(rfc2217)` mode (Rfc2217Link: SET-BAUDRATE,
+ * IAC escaping) or raw (TcpLink). A PTY has no modem lines, so the rig says "reset": "none" and a
+ * reset goes through the fleet's power switch, as for the PTY target.
+ */
+function ser2netTarget(mode: 'rfc2217' | 'raw'): ConformanceTarget {
+  return {
+    name: `ser2net ${mode === 'rfc2217' ? 'telnet(rfc2217)' : 'raw TCP'} in front of a PTY (${SERIAL_BAUD} baud)`,
+    kind: mode === 'rfc2217' ? 'rfc2217' : 'tcp',
+    async start(faults) {
+      const rigs = rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded', faults);
+      const fleet = await startSimFleet({ rigs, timeScale: TIME_SCALE });
+      let ser2net: Ser2net;
+      try {
+        ser2net = await startSer2net([{ device: fleet.boards.find((b) => b.id === BOARD)!.ptyPath!, mode, baud: SERIAL_BAUD }]);
+      } catch (e) {
+        await fleet.stop();
+        throw e;
+      }
+      const port = ser2net.ports[0]!;
+      const board: BoardConfig = {
+        ...rigs.boards[0]!,
+        transport: mode === 'rfc2217'
+          ? { rfc2217: { host: '127.0.0.1', port, baud: SERIAL_BAUD, flashBaud: 921600, reset: 'none' } }
+          : { tcp: { host: '127.0.0.1', port } },
+      };
+      const { powerCycle } = simulatedBoardOptions(fleet, BOARD);
+      return {
+        rigs: { ...rigs, boards: [board] }, board, fleet, sim: fleet.board(BOARD), ser2net,
+        session: (options = {}) => createBoardSession(board, { ...options, transport: mode === 'rfc2217' ? 'rfc2217' : 'tcp', ...(powerCycle ? { powerCycle } : {}) }),
+        async stop() {
+          await ser2net.stop();
+          await fleet.stop();
+        },
+      };
+    },
+  };
+}
+
+export const rfc2217Target = ser2netTarget('rfc2217');
+export const ser2netRawTarget = ser2netTarget('raw');
+
 export const aedesTarget: ConformanceTarget = {
   name: 'MQTT 3.1.1 (embedded aedes)',
   kind: 'mqtt',
@@ -116,4 +161,4 @@ export const mosquittoTarget: ConformanceTarget = {
   },
 };
 
-export const TARGETS: readonly ConformanceTarget[] = [ptyTarget, tcpTarget, aedesTarget, mosquittoTarget];
+export const TARGETS: readonly ConformanceTarget[] = [ptyTarget, tcpTarget, rfc2217Target, ser2netRawTarget, aedesTarget, mosquittoTarget];

@@ -38,7 +38,7 @@ export class MemoryLink extends EventEmitter<LinkEvents> implements Link {
     super();
     this.kind = options.kind ?? 'serial';
     this.board = options.board ?? 'mem-1';
-    this.address = { serial: `/dev/mem/${this.board}`, tcp: `tcp://mem.${this.board}:1`, mqtt: `lab/${this.board}` }[this.kind];
+    this.address = { serial: `/dev/mem/${this.board}`, tcp: `tcp://mem.${this.board}:1`, rfc2217: `rfc2217://mem.${this.board}:1`, mqtt: `lab/${this.board}` }[this.kind];
     this.helloOnReconnect = this.kind === 'mqtt';
   }
 
