@@ -69,10 +69,12 @@ export async function ensureFirmware(slot: BoardSlot, build: FirmwareBuild, env:
   if (!identity) throw new Error(`ensureFirmware: board ${slot.id} has not said hello`);
   // An emulated board runs the build made for QEMU (its own directory: DIO flash, firmware/variants/fragments/qemu.sdkconfig).
   const dirId = slot.config.emulated ? qemuBuildId(build.id) : build.id;
-  const info = buildInfoOf(env.firmwareDir, dirId);
   // A simulated board runs the simulated image of a variant (SIM_SET_VARIANT), never the ESP-IDF
-  // build in firmware/build/<id>: its app SHA-256 is not that build's, so only the name counts.
-  if (runsBuild(identity, build, slot.config.simulated ? undefined : info)) return info;
+  // build in firmware/build/<id>: that build's identity (app SHA-256, sizes, sdkconfig) is not its
+  // own, so only the name and clock count, and no build identity goes into its results - whether or
+  // not the variants were built on this machine.
+  const info = slot.config.simulated ? undefined : buildInfoOf(env.firmwareDir, dirId);
+  if (runsBuild(identity, build, info)) return info;
 
   const buildLabel = path.join('firmware', 'build', dirId);
   const serial = slot.config.transport.serial;
