@@ -58,8 +58,8 @@ describe('resolveTargets: board ids and tags of the rigs', () => {
     ['an unknown id, with a "did you mean"', ['sim-5'], {}, 'no board or tag "sim-5" in rigs.json (did you mean "sim-1"?)'],
     ['an unknown tag, with a "did you mean"', ['seria'], {}, 'no board or tag "seria" in rigs.json (did you mean "serial"?)'],
     ['nothing close: the boards and tags there', ['bench'], {}, 'no board or tag "bench" in rigs.json (boards: "sim-1", "sim-2", "sim-3", "sim-4"; tags: "mqtt", "n16r8", "s3", "serial", "sim")'],
-    ['a board without a serial transport', ['sim-3'], {}, 'board "sim-3" has no serial or tcp transport in rigs.json: flashing needs its serial console (add transport.serial with its port)'],
-    ['a tag that selects one', ['sim'], {}, 'tag "sim" selects board "sim-3", which has no serial or tcp transport in rigs.json: flashing needs its serial console (add transport.serial with its port, or name the boards to flash)'],
+    ['a board without a serial transport', ['sim-3'], {}, 'board "sim-3" has no serial, rfc2217 or tcp transport in rigs.json: flashing needs its serial console (add transport.serial with its port)'],
+    ['a tag that selects one', ['sim'], {}, 'tag "sim" selects board "sim-3", which has no serial, rfc2217 or tcp transport in rigs.json: flashing needs its serial console (add transport.serial with its port, or name the boards to flash)'],
     ['--port with two boards', ['serial'], { port: '/dev/ttyUSB0' }, '--port names one device, but 2 boards were selected (sim-1, sim-2): flash them by their rigs entries, or name one board'],
     ['no board at all', [], {}, 'hil flash needs the boards to flash: board ids or tags of rigs.json (boards: "sim-1", "sim-2", "sim-3", "sim-4"; tags: "mqtt", "n16r8", "s3", "serial", "sim"), or --port <device>'],
   ];
@@ -156,7 +156,7 @@ describe('flashBoards: a failed board is re-probed, the others carry on', () => 
 describe('hil flash: mistakes end in one line and exit 2 before any board is touched', () => {
   const cases: Array<[string, () => string[], RegExp]> = [
     ['an unknown tag', () => ['flash', 'serail', '--rigs', repoRigs, '--build', set.dir], /^hil: no board or tag "serail" in .*rigs\.json \(did you mean "serial"\?\)\n$/],
-    ['a board without a serial transport', () => ['flash', 'sim-4', '--rigs', repoRigs, '--build', set.dir], /^hil: board "sim-4" has no serial or tcp transport in .*rigs\.json: flashing needs its serial console/],
+    ['a board without a serial transport', () => ['flash', 'sim-4', '--rigs', repoRigs, '--build', set.dir], /^hil: board "sim-4" has no serial, rfc2217 or tcp transport in .*rigs\.json: flashing needs its serial console/],
     ['a missing build', () => ['flash', 'sim-1', '--rigs', repoRigs, '--build', path.join(set.dir, 'nope')], /^hil: .*nope\/flasher_args\.json does not exist: point --build at an ESP-IDF build directory/],
     ['a bad --baud', () => ['flash', 'sim-1', '--rigs', repoRigs, '--build', set.dir, '--baud', 'fast'], /^hil: --baud fast is not a baud rate: use e\.g\. 921600 or 2000000\n$/],
     ['a bad --reset', () => ['flash', 'sim-1', '--rigs', repoRigs, '--build', set.dir, '--reset', 'dtr'], /^hil: --reset dtr is not a reset mode: use classic, usb-jtag, none\n$/],

@@ -17,6 +17,7 @@
  * (the port overrides the rig's, the board is reached as a real one), or a board not in the rigs,
  * which is flashed without the session steps (no in-band download, identity not checked).
  */
+import { rfc2217Url } from '../links/rfc2217-connection.js';
 import type { Command } from 'commander';
 import { loadRigs, type BoardConfig, type Rigs, type SelectedBoard } from '../config/index.js';
 import { closest, quoteList } from '../config/suggest.js';
@@ -103,6 +104,18 @@ export function resolveTargets(names: readonly string[], rigs: Rigs | undefined,
   return unique.map(({ board, via }) => {
     const serial = board.transport.serial;
     const tcp = board.transport.tcp;
+    const rfc2217 = board.transport.rfc2217;
+    if (!serial && rfc2217 && !options.port) {
+      // A network serial port with RFC 2217 (ser2net): esptool-js drives the rig's DTR/RTS reset and
+      // its baud switches through the server, as on a local serial port.
+      return {
+        id: board.id,
+        config: board,
+        port: rfc2217Url(rfc2217),
+        baud: Math.min(options.baud ?? rfc2217.flashBaud, rfc2217.flashBaud),
+        reset: (options.reset ?? rfc2217.reset) as ResetMode,
+      };
+    }
     if (!serial && tcp && !options.port) {
       // A raw TCP serial port (an emulated board's UART0, ser2net raw mode): no modem lines, so no
       // DTR/RTS reset; an emulated board reaches download mode by a restart (its session knows how),
@@ -117,7 +130,7 @@ export function resolveTargets(names: readonly string[], rigs: Rigs | undefined,
     }
     if (!serial) {
       const how = via ? `tag "${via}" selects board "${board.id}", which` : `board "${board.id}"`;
-      throw new LabError('usage', `${how} has no serial or tcp transport in ${label}: flashing needs its serial console (add transport.serial with its port${via ? ', or name the boards to flash' : ''})`);
+      throw new LabError('usage', `${how} has no serial, rfc2217 or tcp transport in ${label}: flashing needs its serial console (add transport.serial with its port${via ? ', or name the boards to flash' : ''})`);
     }
     let config = board;
     if (options.port) {
@@ -221,7 +234,7 @@ export async function flashBoards(options: FlashBoardsOptions): Promise<FlashOut
   const { targets, build, stdout, stderr } = options;
   const t = { ...TIMEOUTS, ...options.timeouts };
   const inRigs = targets.filter((x) => x.config);
-  const selected: SelectedBoard[] = inRigs.map((x) => ({ board: x.config!, transport: x.config!.transport.serial ? 'serial' : 'tcp' }));
+  const selected: SelectedBoard[] = inRigs.map((x) => ({ board: x.config!, transport: x.config!.transport.serial ? 'serial' : x.config!.transport.rfc2217 ? 'rfc2217' : 'tcp' }));
   const fleet = selected.length > 0
     ? await (options.open ?? openFleet)({ rigs: options.rigs!, selected, sim: options.sim, blankEmulated: 'allow', ...(options.timeScale !== undefined ? { timeScale: options.timeScale } : {}) })
     : undefined;

@@ -19,6 +19,8 @@ import { LabError, isLabError } from '../errors.js';
 import { parseTcpUrl } from '../links/tcp-connect.js';
 import { NodeWebSerialPort, lookupUsbIds, type WebSerialPortInfo } from './webserial-port.js';
 import { NodeWebSerialTcpPort } from './webserial-tcp.js';
+import { NodeWebSerialRfc2217Port } from './webserial-rfc2217.js';
+import { parseRfc2217Url } from '../links/rfc2217-connection.js';
 import type { WebSerialStreamPort } from './webserial-streams.js';
 import { prepareRegions, readFlasherArgs, type FirmwareBuild, type PreparedRegion } from './flasher-args.js';
 import { FLASH_SIZES, type FlashSize } from './image.js';
@@ -178,9 +180,12 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
     new FlashError(`board ${board}: ${message}`, board, currentFile, phase, regionsDone, { cause });
 
   const tcp = parseTcpUrl(options.port);
+  const rfc2217 = parseRfc2217Url(options.port);
   const port: WebSerialStreamPort = tcp
     ? new NodeWebSerialTcpPort(tcp, { board })
-    : new NodeWebSerialPort(options.port, { board, info: options.usbIds ?? (await lookupUsbIds(options.port)) });
+    : rfc2217
+      ? new NodeWebSerialRfc2217Port(rfc2217, { board })
+      : new NodeWebSerialPort(options.port, { board, info: options.usbIds ?? (await lookupUsbIds(options.port)) });
   const transport = new LabTransport(port, log);
   const loader = new LabLoader({
     transport,
@@ -199,7 +204,7 @@ export async function flashBoard(options: FlashBoardOptions): Promise<FlashRepor
       if (isLabError(e)) throw fail(e.message, e);
       throw fail(
         `no answer from the ESP32-S3 ROM loader on ${options.port} (${messageOf(e)}): the board is not in download mode` +
-          (port.isPty || tcp || resetMode === 'none'
+          (port.isPty || tcp || port.modemLinesUnavailable || resetMode === 'none'
             ? ' - put it there in-band first (the firmware\'s RESET mode=download, or `hil sim --download`)'
             : ' - check the rig\'s reset mode (classic or usb-jtag) and the cable, or hold BOOT while pressing RESET'),
         e,
