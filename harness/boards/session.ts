@@ -396,6 +396,9 @@ export class BoardSession extends EventEmitter<BoardSessionEvents> implements La
   }
 
   private onFrameError(e: LinkFrameError): void {
+    // A frame cut short because the connection just ended (ser2net restarted, the network dropped):
+    // not damage - the link's disconnect, which follows at once, fails its request as link-down.
+    if (e.reason === 'truncated' && !this.connection.isOpen) return;
     this.counters.badFrames++;
     // A damaged MQTT message is one frame: with its header unreadable, it still answered the oldest request.
     const id = e.requestId ?? (e.wholeMessage ? this.requests.head?.id : undefined);

@@ -256,4 +256,24 @@ describe.each(TARGETS)('board protocol conformance over $name', (target) => {
     expect(s.stats().badFrames).toBe(0);
     expect(s.connection.stats().frameErrors).toBe(0);
   });
+
+  it.runIf(target.viaSer2net)('ser2net going away mid-request fails the request at once as link-down, not as a damaged reply', async () => {
+    await s.uploadModel(tinyConv, sha256Hex(tinyConv), 'internal', T);
+    await s.configureArena(16 * 1024, 'internal', T);
+    const onFrame = (f: Frame) => {
+      if (f.type === 0x93) {
+        s.connection.off('frame', onFrame);
+        void rig.ser2net!.stop(); // the bench host's ser2net goes away: every connection drops
+      }
+    };
+    s.connection.on('frame', onFrame);
+    const t0 = performance.now();
+    const e = await rejection(s.invoke({ warmup: 0, measured: 2_000_000, profile: false, timeoutMs: 60_000 }));
+    expect(e.code).toBe('link-down');
+    expect(e.message).toMatch(/^board sim-1: the (RFC 2217|TCP) connection to .* closed.* during INVOKE$/);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(s.state).toBe('failed');
+    expect(s.connection.stats().disconnects).toBe(1);
+    expect(s.stats().badFrames).toBe(0); // the frame the drop cut short is not counted as damage
+  });
 });

@@ -32,6 +32,8 @@ export interface ConformanceTarget {
   name: string;
   kind: 'serial' | 'tcp' | 'rfc2217' | 'mqtt';
   broker?: 'aedes' | 'mosquitto';
+  /** The board is reached through a real ser2net (which a test can restart). */
+  viaSer2net?: boolean;
   /** Starts the board (with `faults`, e.g. a noisy line) and whatever broker the link needs. */
   start(faults?: SimulatedFault[]): Promise<ConformanceRig>;
 }
@@ -99,6 +101,7 @@ function ser2netTarget(mode: 'rfc2217' | 'raw'): ConformanceTarget {
   return {
     name: `ser2net ${mode === 'rfc2217' ? 'telnet(rfc2217)' : 'raw TCP'} in front of a PTY (${SERIAL_BAUD} baud)`,
     kind: mode === 'rfc2217' ? 'rfc2217' : 'tcp',
+    viaSer2net: true,
     async start(faults) {
       const rigs = rigsFor({ serial: { baud: SERIAL_BAUD, flashBaud: 921600, reset: 'classic' } }, 'embedded', faults);
       const fleet = await startSimFleet({ rigs, timeScale: TIME_SCALE });
