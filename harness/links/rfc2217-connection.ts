@@ -15,29 +15,22 @@ import type { Socket } from 'node:net';
 import { isLabError, LabError } from '../errors.js';
 import type { Clock } from './link.js';
 import { systemClock } from './link.js';
-import { connectTcp, tcpConnectError } from './tcp-connect.js';
+import { connectTcp, hostPortUrl, parseHostPortUrl, tcpConnectError, type TcpAddress } from './tcp-connect.js';
 import {
   ComPort, Control, DO, DONT, OPT_BINARY, OPT_COM_PORT, OPT_SGA, Purge, SERVER_OFFSET, TelnetParser, WILL, WONT,
   baudrateOf, comPortCommand, escapeIac, negotiation, setBaudrate,
 } from './telnet.js';
 
-export interface Rfc2217Address {
-  host: string;
-  port: number;
-}
+export type Rfc2217Address = TcpAddress;
 
 /** `rfc2217://host:port` (esptool's spelling; an IPv6 host in brackets). */
-export function rfc2217Url({ host, port }: Rfc2217Address): string {
-  return `rfc2217://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export function rfc2217Url(address: Rfc2217Address): string {
+  return hostPortUrl('rfc2217', address);
 }
 
 /** The address in `rfc2217://host:port`, or undefined when `text` is not one. */
 export function parseRfc2217Url(text: string): Rfc2217Address | undefined {
-  const m = /^rfc2217:\/\/(\[[^\]]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+  return parseHostPortUrl('rfc2217', text);
 }
 
 export interface Rfc2217ConnectOptions extends Rfc2217Address {

@@ -7,7 +7,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage, type Frame } from '../protocol/index.js';
+import { parseRfc2217Url, rfc2217Url } from './rfc2217-connection.js';
 import { Rfc2217Link } from './rfc2217-link.js';
+import { parseTcpUrl } from './tcp-connect.js';
 import { ComPort, Control, DO, DONT, OPT_COM_PORT, SERVER_OFFSET, TelnetParser, WONT, comPortCommand, escapeIac, negotiation } from './telnet.js';
 
 interface FakeServer {
@@ -181,5 +183,15 @@ describe('Rfc2217Link: a board behind an RFC 2217 server (ser2net telnet(rfc2217
     await link.send(ping);
     await until('the PING after the reconnection', () => fake.data.length === ping.length);
     await link.close();
+  });
+
+  it('prints and parses rfc2217://host:port (IPv6 in brackets), and keeps it apart from tcp://', () => {
+    expect(rfc2217Url({ host: 'fd00::5', port: 4001 })).toBe('rfc2217://[fd00::5]:4001');
+    expect(parseRfc2217Url('rfc2217://[fd00::5]:4001')).toEqual({ host: 'fd00::5', port: 4001 });
+    expect(parseRfc2217Url('rfc2217://bench-2.lab:4001')).toEqual({ host: 'bench-2.lab', port: 4001 });
+    expect(parseRfc2217Url('tcp://bench-2.lab:4001')).toBeUndefined();
+    expect(parseTcpUrl('rfc2217://bench-2.lab:4001')).toBeUndefined();
+    expect(parseRfc2217Url('rfc2217://bench-2.lab:0')).toBeUndefined();
+    expect(parseRfc2217Url('/dev/ttyUSB0')).toBeUndefined();
   });
 });

@@ -13,18 +13,29 @@ export interface TcpAddress {
   port: number;
 }
 
-/** `tcp://host:port` (an IPv6 host in brackets): what the lab prints and errors name. */
-export function tcpUrl({ host, port }: TcpAddress): string {
-  return `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
+/** `<scheme>://host:port` (an IPv6 host in brackets): what the lab prints and errors name. */
+export function hostPortUrl(scheme: 'tcp' | 'rfc2217', { host, port }: TcpAddress): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** The address in `tcp://host:port`, or undefined when `text` is not one. */
-export function parseTcpUrl(text: string): TcpAddress | undefined {
-  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(text);
+/** The address in `<scheme>://host:port`, or undefined when `text` is not one. */
+export function parseHostPortUrl(scheme: 'tcp' | 'rfc2217', text: string): TcpAddress | undefined {
+  if (!text.startsWith(`${scheme}://`)) return undefined;
+  const m = /^(\[[^\]]+\]|[^:/[\]]+):(\d{1,5})\/?$/.exec(text.slice(scheme.length + 3));
   if (!m) return undefined;
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return undefined;
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** `tcp://host:port`: a raw TCP serial port. */
+export function tcpUrl(address: TcpAddress): string {
+  return hostPortUrl('tcp', address);
+}
+
+/** The address in `tcp://host:port`, or undefined when `text` is not one. */
+export function parseTcpUrl(text: string): TcpAddress | undefined {
+  return parseHostPortUrl('tcp', text);
 }
 
 export interface ConnectTcpOptions extends TcpAddress {
