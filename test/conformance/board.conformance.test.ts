@@ -102,8 +102,10 @@ describe.each(TARGETS)('board protocol conformance over $name', (target) => {
     expect(s.link).toBe(target.kind === 'mqtt' ? 'mqtt' : 'serial');
     if (target.kind === 'tcp') expect(s.address).toMatch(/^tcp:\/\/127\.0\.0\.1:[1-9]\d*$/);
     if (target.kind === 'rfc2217') expect(s.address).toMatch(/^rfc2217:\/\/127\.0\.0\.1:[1-9]\d*$/);
-    if (target.kind !== 'mqtt') {
-      // The boot log came through the same byte stream as the frames, as lines.
+    if (target.kind !== 'mqtt' && !target.viaSer2net) {
+      // The boot log came through the same byte stream as the frames, as lines. (Behind ser2net the
+      // board booted when ser2net first opened its PTY, and the RFC 2217 link purges what the server
+      // buffered before it came, so whether the banner is still there is a race: not asserted.)
       expect(lines.some((l) => l.startsWith('ESP-ROM:esp32s3'))).toBe(true);
       expect(lines.some((l) => l.includes('cpu_start'))).toBe(true);
     }

@@ -5,7 +5,7 @@
  * TFLM itself reports (arena_used_bytes after AllocateTensors on the S3). The emulated latencies are
  * printed for firmware/README's emulated-vs-simulated table; they count instructions (QEMU -icount,
  * harness/emu/qemu.ts), not silicon cycles - which makes them reproducible, and that is checked: the
- * same inference reads the same to 0.05 %, and ESP-NN's S3 assembly runs person_detect in fewer than a
+ * same inference reads the same to 0.5 %, and ESP-NN's S3 assembly runs person_detect in fewer than a
  * fifth of the reference build's instructions.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -62,9 +62,12 @@ describe.runIf(hasKit && hasShared)('person_detect on the real firmware in QEMU,
         console.log(`person_detect ${variant} (emulated): arena_used ${arena.used} bytes, person ${person.ms.toFixed(3)} ms, no_person ${noPerson.ms.toFixed(3)} ms (instructions x 4 ns, QEMU -icount)`);
         expect(person.scores).toEqual([-113, 113]);
         expect(noPerson.scores).toEqual([57, -57]);
-        // Instruction counts: the same inference twice, and the other image, read the same.
-        expect(person.spread).toBeLessThan(0.0005);
-        expect(Math.abs(noPerson.ms - person.ms) / person.ms).toBeLessThan(0.0005);
+        // Instruction counts: the same inference twice, and the other image, read the same - to 0.01 %
+        // on an idle host; interrupts from UART bytes that arrive at host-timed moments add a few
+        // hundred instructions on a busy one (0.1 % seen in a CI-like run), against the ~10 %
+        // host-clock jitter without -icount.
+        expect(person.spread).toBeLessThan(0.005);
+        expect(Math.abs(noPerson.ms - person.ms) / person.ms).toBeLessThan(0.005);
         latencyMs.set(variant, person.ms);
         if (variant === 'esp-nn') expect(latencyMs.get('reference')! / person.ms).toBeGreaterThan(5);
         // TFLM's own arena figure on the S3 (32-bit): 82,300 bytes with reference kernels (FACTS.md); ESP-NN adds scratch buffers.
