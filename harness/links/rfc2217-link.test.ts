@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './testing/until.js';
 import { encodeMessage, type Frame } from '../protocol/index.js';
 import { parseRfc2217Url, rfc2217Url } from './rfc2217-connection.js';
 import { Rfc2217Link } from './rfc2217-link.js';
@@ -76,14 +77,6 @@ async function fakeServer(behaviour: { refuseComPort?: boolean; answerModemLines
   fake.port = (server.address() as net.AddressInfo).port;
   servers.push(fake);
   return fake;
-}
-
-async function until(what: string, cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** A PONG whose data holds 0xFF bytes: on the wire each one is doubled. */

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from './testing/until.js';
 import { encodeMessage, type Frame } from '../protocol/index.js';
 import type { LinkFrameError } from './link.js';
 import { EMULATED_IDLE_FLUSH_MS } from '../boards/lab-board.js';
@@ -57,14 +58,6 @@ function capture(link: TcpLink): string[] {
   link.on('disconnect', (why: string) => out.push(`disconnect ${why}`));
   link.on('reconnect', () => out.push('reconnect'));
   return out;
-}
-
-async function until(what: string, cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const pong = encodeMessage({ requestId: 7, simulated: true, more: false, body: { type: 'pong', data: new Uint8Array([1, 2, 3]) } });

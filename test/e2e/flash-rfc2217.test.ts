@@ -10,10 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flashBoard, type BoardHello } from '../../harness/flash/flasher.js';
+import { flashBoard } from '../../harness/flash/flasher.js';
 import { makeImageSet, type ImageSet } from '../../harness/flash/testing/make-image-set.js';
 import { startSer2net, type Ser2net } from '../../harness/links/testing/ser2net.js';
 import { SimRomBoard } from '../../harness/sim/rom/board.js';
+import { helloOf } from './fixtures/rom-hello.js';
 
 const MB = 1024 * 1024;
 let dir: string;
@@ -21,15 +22,6 @@ let set: ImageSet;
 let board: SimRomBoard;
 let ser2net: Ser2net;
 let url: string;
-
-function hello(b: SimRomBoard): () => Promise<BoardHello> {
-  return async () => {
-    const running = b.mode === 'app' ? b.lastBoot! : await b.nextBoot(10_000);
-    if (running.mode !== 'app' || !running.app) throw new Error(`the board is ${running.mode}: ${running.error ?? ''}`);
-    const d = running.app.description;
-    return { appElfSha256: d.appElfSha256, projectName: d.projectName, version: d.version };
-  };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'hil-e2e-rfc2217-'));
@@ -48,7 +40,7 @@ afterAll(async () => {
 
 describe('hil flash through ser2net (RFC 2217)', () => {
   it('writes the image set at 921600 through SET-BAUDRATE, resets by watchdog (no modem lines behind a PTY), and the app says hello', async () => {
-    const report = await flashBoard({ board: 'bench-1', port: url, build: set.dir, baud: 921600, reset: 'classic', waitForHello: hello(board) });
+    const report = await flashBoard({ board: 'bench-1', port: url, build: set.dir, baud: 921600, reset: 'classic', waitForHello: helloOf(board) });
     expect(report.chip).toMatch(/^ESP32-S3/);
     // The switch to 921600 went to ser2net as SET-BAUDRATE; the port refuses a rate the server does not confirm.
     expect(report.baud).toBe(921600);
@@ -63,7 +55,7 @@ describe('hil flash through ser2net (RFC 2217)', () => {
 
   it('the same build again is skipped region by region (MD5 through the server)', async () => {
     board.enterDownloadMode();
-    const report = await flashBoard({ board: 'bench-1', port: url, build: set.dir, baud: 921600, reset: 'classic', waitForHello: hello(board) });
+    const report = await flashBoard({ board: 'bench-1', port: url, build: set.dir, baud: 921600, reset: 'classic', waitForHello: helloOf(board) });
     expect(report.regions.map((r) => r.action)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
     expect(report.hello?.appElfSha256).toBe(set.appElfSha256);
   }, 120_000);

@@ -17,6 +17,7 @@ import { NodeWebSerialPort } from '../../harness/flash/webserial-port.js';
 import { appPartitions, parsePartitionTable, PARTITION_TABLE_OFFSET } from '../../harness/flash/partition-table.js';
 import { parseEspImage } from '../../harness/flash/image.js';
 import { LabError } from '../../harness/errors.js';
+import { helloOf } from './fixtures/rom-hello.js';
 
 const MB = 1024 * 1024;
 const BAUD = 2_000_000;
@@ -28,20 +29,6 @@ function board(name: string, start: 'download' | 'app' = 'download'): SimRomBoar
   const b = SimRomBoard.start({ name, flashPath: path.join(dir, `${name}.flash`), flashSize: 8 * MB, start });
   boards.push(b);
   return b;
-}
-
-/**
- * What the board-session layer will provide: the hello of the firmware running on a board. A running
- * app answers at once; a board still resetting answers when its app has booted. The simulated app
- * reports the esp_app_desc_t of the image its bootloader booted from flash.
- */
-function helloOf(b: SimRomBoard): () => Promise<BoardHello> {
-  return async () => {
-    const running = b.mode === 'app' ? b.lastBoot! : await b.nextBoot(10_000);
-    if (running.mode !== 'app' || !running.app) throw new Error(`the board is ${running.mode}: ${running.error ?? ''}`);
-    const d = running.app.description;
-    return { appElfSha256: d.appElfSha256, projectName: d.projectName, version: d.version };
-  };
 }
 
 /** A separate esptool-js session that reads each region's flash MD5 back from the board. */
