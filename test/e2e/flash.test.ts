@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ESPLoader, Transport } from 'esptool-js';
 import { SimRomBoard } from '../../harness/sim/rom/board.js';
-import { flashBoard, FlashError, type BoardHello } from '../../harness/flash/flasher.js';
+import { flashBoard, FlashError } from '../../harness/flash/flasher.js';
 import { makeImageSet, imageSetBytes, type ImageSet } from '../../harness/flash/testing/make-image-set.js';
 import { NodeWebSerialPort } from '../../harness/flash/webserial-port.js';
 import { appPartitions, parsePartitionTable, PARTITION_TABLE_OFFSET } from '../../harness/flash/partition-table.js';
